@@ -1,0 +1,117 @@
+"""voicelab.runtime: the QUICK/FULL decision, device choice and the report."""
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from voicelab import runtime
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("VOICELAB_QUICK", "CI", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def fake_gpu(monkeypatch, present: bool):
+    monkeypatch.setattr(runtime, "_cuda_available", lambda: present)
+
+
+@pytest.mark.parametrize(
+    "env, gpu, expected",
+    [
+        ({}, False, "QUICK"),                          # no GPU
+        ({}, True, "FULL"),                            # GPU, nothing set
+        ({"CI": "true"}, True, "QUICK"),               # CI wins over a GPU
+        ({"CI": "false"}, True, "FULL"),               # CI=false is not CI
+        ({"VOICELAB_QUICK": "1"}, True, "QUICK"),
+        ({"VOICELAB_QUICK": "0"}, False, "FULL"),      # forced FULL even without a GPU
+        ({"VOICELAB_QUICK": "0", "CI": "1"}, True, "FULL"),
+        ({"VOICELAB_QUICK": ""}, False, "QUICK"),      # empty means unset
+    ],
+)
+def test_mode_decision(clean_env, env, gpu, expected):
+    fake_gpu(clean_env, gpu)
+    for k, v in env.items():
+        clean_env.setenv(k, v)
+    assert runtime.is_quick() == (expected == "QUICK")
+    rt = runtime.detect() if not gpu else None
+    if rt is not None:
+        assert rt.mode == expected
+
+
+def test_forced_full_without_gpu_warns_in_reasons(clean_env):
+    fake_gpu(clean_env, False)
+    clean_env.setenv("VOICELAB_QUICK", "0")
+    rt = runtime.detect()
+    assert rt.mode == "FULL" and rt.device == "cpu"
+    assert any("slow" in r for r in rt.reasons)
+
+
+def test_offline_rule(clean_env):
+    fake_gpu(clean_env, True)
+    assert not runtime.is_offline()
+    clean_env.setenv("HF_HUB_OFFLINE", "1")
+    assert runtime.is_offline()
+    clean_env.delenv("HF_HUB_OFFLINE")
+    clean_env.setenv("VOICELAB_QUICK", "1")
+    assert runtime.is_offline()
+
+
+def test_pick_follows_mode(clean_env):
+    clean_env.setenv("VOICELAB_QUICK", "1")
+    assert runtime.pick(2, 2000) == 2
+    clean_env.setenv("VOICELAB_QUICK", "0")
+    assert runtime.pick(2, 2000) == 2000
+
+
+def test_report_text_names_mode_device_and_versions(clean_env):
+    fake_gpu(clean_env, False)
+    clean_env.setenv("CI", "true")
+    text = str(runtime.report())
+    assert text.startswith("voicelab mode: QUICK (")
+    assert "CI is set" in text and "no CUDA GPU" in text
+    assert "device: cpu" in text
+    for name in ("torch", "torchaudio", "so-vits-svc-fork"):
+        assert f"{name} " in text
+    assert f"torch {torch.__version__}" in text
+    assert "not how good it can get" in text  # QUICK results are labelled as such
+
+
+def test_report_on_a_gpu(clean_env):
+    """With a (faked) GPU, FULL mode uses cuda and reports its memory."""
+    fake_gpu(clean_env, True)
+
+    class Props:
+        name = "Tesla T4"
+
+    clean_env.setattr(torch.cuda, "get_device_properties", lambda i: Props)
+    clean_env.setattr(torch.cuda, "mem_get_info", lambda i: (14e9, 15e9))
+    rt = runtime.detect()
+    assert (rt.mode, rt.device) == ("FULL", "cuda")
+    assert "Tesla T4, 15.0 GB total, 14.0 GB free" in str(rt)
+    clean_env.setenv("VOICELAB_QUICK", "1")
+    assert runtime.detect().device == "cpu"  # QUICK stays on the CPU for repeatable outputs
+
+
+def test_colab_detection(clean_env):
+    clean_env.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert not runtime.is_colab()
+    clean_env.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
+    assert runtime.is_colab()
+
+
+def test_cache_dir_honours_env(clean_env, tmp_path):
+    clean_env.setenv("VOICELAB_CACHE", str(tmp_path / "my cache"))
+    assert runtime.cache_dir() == tmp_path / "my cache"
+    assert (tmp_path / "my cache").is_dir()
+
+
+def test_seed_everything_repeats():
+    runtime.seed_everything(123)
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    runtime.seed_everything(123)
+    b = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert a == b
