@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.voicelab-installed
 CONSTRAINTS := .ci/constraints.txt
 APT_PACKAGES := ffmpeg espeak-ng flite libsndfile1
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0 MPLBACKEND=Agg
+QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0
 
 .PHONY: setup system lab run test unit notebooks clean
 
