@@ -34,8 +34,11 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[test,lab]"
 	touch $@
 
+# Jupyter refuses to start as root unless told; containers and Colab-like boxes often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
 # Execute every notebook in QUICK mode; executed copies go to build/notebooks/.
 run: setup
