@@ -17,6 +17,10 @@ import sys
 VERBS: dict[str, tuple[str, str]] = {
     "info": ("voicelab.cli", "print mode, device and versions"),
     "speech": ("voicelab.cli", "make the offline example speech"),
+    "prep": ("voicelab.dataset", "turn recordings into a so-vits-svc data set with a report"),
+    "train": ("voicelab.svc", "train a so-vits-svc model on a prepared data set"),
+    "convert": ("voicelab.svc", "convert audio into a trained voice"),
+    "score": ("voicelab.metrics", "score a conversion (speaker similarity, F0, MCD, MOS)"),
 }
 
 
