@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.voicelab-installed
 CONSTRAINTS := .ci/constraints.txt
 APT_PACKAGES := ffmpeg espeak-ng flite libsndfile1
+RESEMBLYZER := resemblyzer>=0.1.4
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0
 
@@ -32,6 +33,8 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[test,lab]"
+	# resemblyzer declares webrtcvad, which does not build; webrtcvad-wheels (above) provides it.
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) --no-deps "$(RESEMBLYZER)"
 	touch $@
 
 # Jupyter refuses to start as root unless told; containers and Colab-like boxes often are root.

@@ -13,10 +13,14 @@ __version__ = "0.1.0"
 __all__ = ["AudioError", "ChecksumError", "HubOfflineError", "UnsafeModelError", "VoicelabError",
            "audio", "data", "hub", "runtime"]
 
-_SUBMODULES = {"audio", "data", "hub", "runtime", "cli"}
 
 
 def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+    """Import a submodule on first use: ``voicelab.audio``, ``voicelab.metrics`` ..."""
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'voicelab' has no attribute {name!r}")

@@ -200,4 +200,5 @@ if "google.colab" in sys.modules and subprocess.run(["pip", "show", "-q", "voice
     repo = os.environ.get("VOICELAB_REPO", "https://github.com/voicelab-course/voicelab")
     subprocess.run("apt-get update -qq && apt-get install -y -qq espeak-ng flite ffmpeg > /dev/null",
                    shell=True, check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"voicelab @ git+{repo}"], check=True)'''
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"voicelab @ git+{repo}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "resemblyzer"], check=True)'''
