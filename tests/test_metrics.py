@@ -1,0 +1,121 @@
+"""Sanity checks of the score card (voicelab.metrics) on offline speech."""
+import json
+
+import numpy as np
+import pytest
+
+from voicelab import cli, data, metrics, vc
+from voicelab.errors import AudioError
+
+SPEAKERS = ("slt", "rms", "awb", "kal")
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    return data.make_speech(SPEAKERS, n_sentences=2, out_dir=tmp_path_factory.mktemp("speech"))
+
+
+def clip(speech, spk, i=0):
+    return speech / spk / f"{spk}_{i:03d}.wav"
+
+
+def test_identical_clips_score_perfectly(speech):
+    path = clip(speech, "slt")
+    assert metrics.mcd(path, path) == pytest.approx(0.0, abs=1e-6)
+    emb = metrics.speaker_embedding(path)
+    assert emb.shape == (256,) and np.linalg.norm(emb) == pytest.approx(1.0, abs=1e-4)
+    assert metrics.speaker_similarity(path, [path]) > 0.999
+    f0 = metrics.f0_contour(path)
+    assert metrics.f0_rmse_cents(f0, f0) == 0.0
+    assert metrics.vuv_error(f0, f0) == 0.0
+
+
+def test_different_speakers_are_less_similar_than_the_same_speaker(speech):
+    emb = {s: [metrics.speaker_embedding(clip(speech, s, i)) for i in range(2)] for s in SPEAKERS}
+    for spk in SPEAKERS:
+        same = metrics.cosine(emb[spk][0], emb[spk][1])  # two different sentences
+        others = [metrics.cosine(emb[spk][0], emb[o][1]) for o in SPEAKERS if o != spk]
+        assert same > 0.8, (spk, same)
+        assert same > max(others) + 0.1, (spk, same, others)
+
+
+def test_f0_rmse_measures_a_known_pitch_shift_of_100_cents(speech):
+    y, sr = data.synthesize("We were away a year ago.", "slt")  # mostly voiced
+    f = vc.analyze(y, sr)
+    plain = vc.synthesize(f.f0, f.sp, f.ap, sr)
+    shifted = vc.synthesize(f.f0 * 2 ** (100 / 1200), f.sp, f.ap, sr)
+    f0_plain, f0_shifted = metrics.f0_contour(plain, sr), metrics.f0_contour(shifted, sr)
+    assert metrics.f0_rmse_cents(f0_shifted, f0_plain) == pytest.approx(100, abs=15)
+    assert metrics.vuv_error(f0_shifted, f0_plain) < 0.1
+    # the same through the score card, with the unshifted clip as a parallel reference (DTW)
+    card = metrics.score(shifted, sr, target_refs=[(plain, sr)], reference=(plain, sr),
+                         with_mos=False)
+    assert card.f0_rmse_cents == pytest.approx(100, abs=20)
+    assert card.mcd_db < 2.5  # same envelope; CheapTrick sees it through a different F0
+
+
+def test_mcd_is_larger_between_different_speakers(speech):
+    same_words_other_voice = metrics.mcd(clip(speech, "rms"), clip(speech, "slt"))
+    assert same_words_other_voice > 4.0
+    assert metrics.mcd(clip(speech, "slt"), clip(speech, "slt")) < 0.01
+
+
+def test_mos_prefers_clean_speech_to_noisy_or_clipped_speech(speech):
+    y, sr = data.synthesize("The quick brown fox jumps over the lazy dog.", "slt")
+    noise = np.random.default_rng(0).normal(0, 1, len(y)).astype(np.float32)
+    noise *= np.sqrt(np.mean(y ** 2) / np.mean(noise ** 2)) * 10 ** (-10 / 20)  # 10 dB SNR
+    clean, noisy = metrics.mos(y, sr), metrics.mos(y + noise, sr)
+    clipped = metrics.mos(np.clip(y * 20, -0.5, 0.5), sr)
+    assert 1.0 <= noisy < clean <= 5.0
+    assert clean - noisy > 0.5 and clean - clipped > 0.5, (clean, noisy, clipped)
+
+
+def test_score_card_fields_table_and_plot(speech):
+    src, ref = clip(speech, "rms"), clip(speech, "slt")
+    card = metrics.score(src, target_refs=[clip(speech, "slt", 1)], source=src, reference=ref,
+                         with_mos=False)
+    d = card.to_dict()
+    assert list(d) == ["speaker_similarity_target", "speaker_similarity_source", "f0_rmse_cents",
+                       "vuv_error", "mcd_db", "mos"]
+    assert d["speaker_similarity_source"] > 0.999  # "converted" is the source itself
+    assert d["mos"] is None
+    assert d["mcd_db"] == pytest.approx(card.before["mcd_db"])
+    assert d["f0_rmse_cents"] > 500  # a male voice against a female reference
+    table = card.table()
+    for word in ("MCD (dB)", "F0 RMSE (cents)", "Resemblyzer", "DTW", "n/a"):
+        assert word in table
+    fig = card.plot(title="rms as itself")
+    assert len(fig.axes) == 4  # similarity, F0, V/UV, MCD (no MOS)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_score_without_source_or_reference_leaves_numbers_out(speech):
+    card = metrics.score(clip(speech, "awb"), target_refs=clip(speech, "awb", 1), with_mos=False)
+    d = card.to_dict()
+    assert d["speaker_similarity_target"] > 0.8
+    assert d["speaker_similarity_source"] is None and d["mcd_db"] is None
+    assert d["f0_rmse_cents"] is None and d["vuv_error"] is None
+    assert any("no source" in n for n in card.notes)
+
+
+def test_bad_inputs_say_what_to_do(speech):
+    with pytest.raises(metrics.ScoreError, match="target"):
+        metrics.score(clip(speech, "slt"), target_refs=[], with_mos=False)
+    with pytest.raises(metrics.ScoreError, match="sample rate"):
+        metrics.speaker_embedding(np.zeros(16000, dtype=np.float32))
+    with pytest.raises(AudioError, match="NaN"):
+        metrics.mos(np.full(16000, np.nan, dtype=np.float32), 16000)
+
+
+def test_cli_score_prints_json(speech, capsys):
+    status = cli.main(["score", str(clip(speech, "rms")), "--target", str(clip(speech, "slt")),
+                       str(clip(speech, "slt", 1)), "--reference", str(clip(speech, "slt")),
+                       "--no-mos"])
+    assert status == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["mcd_db"] > 4.0 and d["mos"] is None and d["speaker_similarity_source"] is None
+    assert 0.0 < d["speaker_similarity_target"] < 0.8
+    status = cli.main(["score", str(speech / "missing.wav"), "--target", str(clip(speech, "slt"))])
+    assert status == 2
+    assert "missing.wav" in capsys.readouterr().err
