@@ -99,6 +99,15 @@ def test_score_without_source_or_reference_leaves_numbers_out(speech):
     assert any("no source" in n for n in card.notes)
 
 
+def test_score_without_target_clips_skips_only_that_number(speech):
+    card = metrics.score(clip(speech, "slt"), target_refs=None, source=clip(speech, "rms"),
+                         with_mos=False)
+    d = card.to_dict()
+    assert d["speaker_similarity_target"] is None and "speaker_similarity_target" not in card.before
+    assert 0.0 < d["speaker_similarity_source"] < 0.9   # slt is not rms
+    assert any("target speaker" in n for n in card.notes)
+
+
 def test_bad_inputs_say_what_to_do(speech):
     with pytest.raises(metrics.ScoreError, match="target"):
         metrics.score(clip(speech, "slt"), target_refs=[], with_mos=False)

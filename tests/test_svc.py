@@ -52,20 +52,7 @@ def _template() -> dict:
 
 def _tiny_model(folder, speakers=("slt",), name="G_3.pth"):
     """A folder with a shrunk config.json and a random generator checkpoint."""
-    from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
-
-    config = svc.quick_config(_template())
-    config["spk"] = {s: i for i, s in enumerate(speakers)}
-    config["model"]["pretrained"] = "none"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(config))
-    torch.manual_seed(0)
-    net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
-                         config["train"]["segment_size"] // config["data"]["hop_length"],
-                         **config["model"])
-    torch.save({"model": net.state_dict(), "iteration": 3, "optimizer": None,
-                "learning_rate": 1e-4}, folder / name)
-    return folder
+    return svc.write_tiny_model(folder, speakers=speakers, name=name)
 
 
 def _tone(seconds=1.0, sr=16000, f0=180.0):
@@ -278,6 +265,19 @@ def test_convert_accepts_files_and_checks_arguments(tmp_path):
         svc.convert(y, model)
     with pytest.raises(FileNotFoundError, match="G_"):
         svc.convert(wav, tmp_path)
+
+
+def test_hub_model_offline_is_a_marked_stand_in_that_converts(tmp_path):
+    folder = svc.hub_model("someone/some-svc-model", "G_800.pth")
+    assert hub.is_stand_in(folder)
+    ckpt, config = svc.find_model(folder)
+    assert ckpt.name == "G_800.pth" and json.loads(config.read_text())["spk"] == {"stand-in": 0}
+    assert svc.hub_model("someone/some-svc-model", "G_800.pth") == folder  # built once, reused
+    y, sr = _tone(0.5)
+    y_out, sr_out = svc.convert(y, folder, sr=sr)
+    assert sr_out == 44100 and len(y_out) == 22050 and np.isfinite(y_out).all()
+    with pytest.raises(ValueError, match="G_<step>.pth"):
+        svc.hub_model("someone/some-svc-model", "model.safetensors")
 
 
 def test_find_model_prefers_the_newest_generator(tmp_path):

@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("voicelab.svc", "train a so-vits-svc model on a prepared data set"),
     "convert": ("voicelab.svc", "convert audio into a trained voice"),
     "score": ("voicelab.metrics", "score a conversion (speaker similarity, F0, MCD, MOS)"),
+    "app": ("voicelab.app", "start the Gradio conversion app for a trained model"),
 }
 
 

@@ -292,14 +292,19 @@ class ScoreCard:
         return {k: (None if getattr(self, k) is None else round(float(getattr(self, k)), 4))
                 for k in KEYS}
 
-    def table(self, digits: int = 3) -> str:
-        """A plain-text table: metric, converted value, source value (before), how computed."""
-        rows = [("metric", "converted", "source", "how it was computed")]
+    def rows(self, digits: int = 3) -> list[tuple[str, str, str, str]]:
+        """One row per number: (metric, converted value, source value, how it was computed)."""
+        rows = []
         for key in KEYS:
             name, unit = _LABELS[key]
             label = f"{name} ({unit})" if unit else name
             rows.append((label, _fmt(getattr(self, key), digits), _fmt(self.before.get(key), digits),
                          self.methods.get(key, "not computable with the inputs given")))
+        return rows
+
+    def table(self, digits: int = 3) -> str:
+        """A plain-text table: metric, converted value, source value (before), how computed."""
+        rows = [("metric", "converted", "source", "how it was computed")] + self.rows(digits)
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = []
         for n, r in enumerate(rows):
@@ -363,31 +368,37 @@ def score(converted, sr: int | None = None, *, target_refs, source=None, referen
     """Score one conversion. Introduced in notebook 10.
 
     ``converted``: a path, or an array at ``sr`` Hz. ``target_refs``: clips of the target
-    speaker (paths, ``(y, sr)`` pairs, or arrays at ``sr``). ``source``: the clip that was
-    converted. ``reference``: the target speaker saying the same words (a parallel
-    recording), which makes MCD possible. Numbers that the inputs cannot give are None.
+    speaker (paths, ``(y, sr)`` pairs, or arrays at ``sr``), or None when there are none
+    (e.g. a model from the Hub): then similarity to the target is not computed. ``source``:
+    the clip that was converted. ``reference``: the target speaker saying the same words (a
+    parallel recording), which makes MCD possible. Numbers the inputs cannot give are None.
     """
     if isinstance(target_refs, (str, os.PathLike, np.ndarray)):
         target_refs = [target_refs]
-    if not target_refs:
-        raise ScoreError("score needs at least one clip of the target speaker (target_refs=[...]) "
-                         "to measure speaker similarity.")
+    if target_refs is not None and not len(target_refs):
+        raise ScoreError("target_refs=[] is empty: give at least one clip of the target speaker "
+                         "to measure speaker similarity, or target_refs=None to skip it.")
     y = _clip(converted, sr, "the converted clip")
     src = None if source is None else _clip(source, sr, "the source clip")
     ref = None if reference is None else _clip(reference, sr, "the parallel reference")
     card = ScoreCard()
-    n = len(target_refs)
     enc = "Resemblyzer d-vector (GE2E LSTM), cosine"
-    tgt_emb = np.mean([speaker_embedding(_clip(r, sr, "a target reference"), SR)
-                       for r in target_refs], axis=0)
     emb = speaker_embedding(y, SR)
-    card.speaker_similarity_target = cosine(emb, tgt_emb)
-    card.methods["speaker_similarity_target"] = f"{enc} with the mean of {n} target clip(s)"
+    tgt_emb = None
+    if target_refs is None:
+        card.notes.append("no clips of the target speaker given: similarity to the target needs some")
+    else:
+        tgt_emb = np.mean([speaker_embedding(_clip(r, sr, "a target reference"), SR)
+                           for r in target_refs], axis=0)
+        card.speaker_similarity_target = cosine(emb, tgt_emb)
+        card.methods["speaker_similarity_target"] = (f"{enc} with the mean of {len(target_refs)} "
+                                                     "target clip(s)")
     if src is not None:
         src_emb = speaker_embedding(src, SR)
         card.speaker_similarity_source = cosine(emb, src_emb)
         card.methods["speaker_similarity_source"] = f"{enc} with the source clip"
-        card.before["speaker_similarity_target"] = cosine(src_emb, tgt_emb)
+        if tgt_emb is not None:
+            card.before["speaker_similarity_target"] = cosine(src_emb, tgt_emb)
 
     f0, mc = _mcep(y, f0_method)
     if ref is not None:

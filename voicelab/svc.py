@@ -54,7 +54,7 @@ __all__ = [
     "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "read_losses", "train_cluster",
-    "load_cluster", "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
+    "load_cluster", "EXAMPLE_MODEL", "write_tiny_model", "hub_model", "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
 ]
 
 SR = 44100
@@ -578,6 +578,62 @@ def read_losses(run_dir) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 # ---------------------------------------------------------------------------- conversion
+
+
+#: The tutorial's example of a community model on the Hub: (repo id, generator file).
+#: It imitates a real artist; use it to learn how inference works, not to publish.
+EXAMPLE_MODEL = ("Entreprenerdly/drake-so-vits-svc", "G_106000.pth")
+
+
+def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed: int = 0) -> Path:
+    """Write a shrunk ``config.json`` and a randomly initialised ``G`` checkpoint into ``folder``.
+
+    Introduced in notebook 10, where it stands in (offline) for a model from the Hub: same
+    files, same loader, random weights. Returns ``folder``.
+    """
+    import torch
+    from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
+    from so_vits_svc_fork.preprocessing.preprocess_flist_config import CONFIG_TEMPLATE_DIR
+
+    folder = Path(folder)
+    config = quick_config(_read_json(CONFIG_TEMPLATE_DIR / "so-vits-svc-4.0v1.json"))
+    config["spk"] = {s: i for i, s in enumerate(speakers)}
+    config["model"]["pretrained"] = "none"
+    _write_json(folder / "config.json", config)
+    with torch.random.fork_rng(devices=[]), _quiet():
+        torch.manual_seed(seed)
+        net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
+                             config["train"]["segment_size"] // config["data"]["hop_length"],
+                             **config["model"])
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    os.close(fd)
+    try:
+        torch.save({"model": net.state_dict(), "iteration": 0, "optimizer": None,
+                    "learning_rate": 1e-4}, tmp)
+        os.replace(tmp, folder / name)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return folder
+
+
+def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1]) -> Path:
+    """A folder with ``config.json`` and ``filename`` (a ``G_*.pth``) of a model on the Hub.
+
+    Introduced in notebook 10, as in the tutorial. Downloads through :mod:`voicelab.hub`
+    (cached); offline (QUICK mode, ``HF_HUB_OFFLINE=1``) with nothing cached it returns a
+    stand-in written by :func:`write_tiny_model` (check with :func:`voicelab.hub.is_stand_in`).
+    The generator is later opened weights-only by :func:`convert`: a file that needs full
+    unpickling is refused, not run.
+    """
+    if not _CKPT.fullmatch(filename) or not filename.startswith("G_"):
+        raise ValueError(f"filename={filename!r}: a so-vits-svc generator is named G_<step>.pth.")
+    asset = hub.register(hub.Asset(
+        "svc-" + repo_id.replace("/", "--"), repo_id=repo_id,
+        allow_patterns=("config.json", filename),
+        description=f"so-vits-svc model {repo_id} ({filename} + config.json)",
+        stand_in=lambda folder: write_tiny_model(folder, name=filename)))
+    return hub.fetch(asset)
 
 
 def find_model(model) -> tuple[Path, Path]:
