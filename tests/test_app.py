@@ -46,8 +46,10 @@ def test_convert_and_score_writes_audio_and_a_card(model, tmp_path):
     y, sr = audio.load(src)
     assert info.samplerate == 44100 and abs(info.frames / 44100 - len(y) / sr) < 0.01
     assert isinstance(card, metrics.ScoreCard)
-    # a random model's output may hold no speech at all: then the card says so, with no numbers
-    assert card.speaker_similarity_target is not None or any("not scored" in n for n in card.notes)
+    # a random model's output may hold no speech at all: then the card says so instead
+    assert card.speaker_similarity_target is not None or any("no speaker similarity" in n
+                                                             for n in card.notes)
+    assert card.vuv_error is not None and "+2 semitones" in card.methods["f0_rmse_cents"]
 
 
 def test_app_converts_an_uploaded_file_over_http(model, tmp_path):

@@ -128,3 +128,27 @@ def test_cli_score_prints_json(speech, capsys):
     status = cli.main(["score", str(speech / "missing.wav"), "--target", str(clip(speech, "slt"))])
     assert status == 2
     assert "missing.wav" in capsys.readouterr().err
+
+
+def test_transpose_is_allowed_for_when_comparing_f0_with_the_source(speech):
+    y, sr = data.synthesize("We were away a year ago.", "rms")  # mostly voiced
+    f = vc.analyze(y, sr)
+    up4 = vc.synthesize(f.f0 * 2 ** (4 / 12), f.sp, f.ap, sr)   # the same speech, 4 semitones up
+    kw = dict(target_refs=None, source=(y, sr), with_mos=False, f0_method="dio")
+    asked = metrics.score(up4, sr, transpose=4, **kw)
+    ignored = metrics.score(up4, sr, **kw)
+    assert asked.f0_rmse_cents < 50 and ignored.f0_rmse_cents > 300
+    assert "+4 semitones" in asked.methods["f0_rmse_cents"]
+
+
+def test_a_clip_without_speech_gets_a_note_instead_of_similarities(speech):
+    sr = 16000
+    tone = (0.3 * np.sin(2 * np.pi * 150 * np.arange(2 * sr) / sr)).astype(np.float32)
+    card = metrics.score(tone, sr, target_refs=[clip(speech, "slt")], source=clip(speech, "rms"),
+                         with_mos=False)
+    assert card.speaker_similarity_target is None and card.speaker_similarity_source is None
+    assert card.before["speaker_similarity_target"] < 0.8       # rms vs slt is still measured
+    assert card.vuv_error is not None
+    assert any("no speaker similarity" in n and "speech" in n for n in card.notes)
+    with pytest.raises(AudioError, match="speech"):   # a target clip without speech is the user's error
+        metrics.score(clip(speech, "rms"), target_refs=[(tone, sr)], with_mos=False)

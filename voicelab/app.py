@@ -56,7 +56,8 @@ def convert_and_score(source, model, *, speaker: str | None = None, transpose: i
                         f0_method=f0_method, out=out)
     refs = target_refs if target_refs is not None else reference_clips(model, speaker) or None
     try:
-        card = metrics.score((y, sr), target_refs=refs, source=source, with_mos=with_mos)
+        card = metrics.score((y, sr), target_refs=refs, source=source, with_mos=with_mos,
+                             transpose=transpose)
     except VoicelabError as err:
         card = metrics.ScoreCard(notes=[f"not scored: {err}"])
     return Path(out), card

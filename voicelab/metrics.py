@@ -364,14 +364,18 @@ def _fmt(v, digits: int) -> str:
 
 
 def score(converted, sr: int | None = None, *, target_refs, source=None, reference=None,
-          with_mos: bool = True, f0_method: str = "harvest") -> ScoreCard:
+          with_mos: bool = True, f0_method: str = "harvest", transpose: float = 0.0) -> ScoreCard:
     """Score one conversion. Introduced in notebook 10.
 
     ``converted``: a path, or an array at ``sr`` Hz. ``target_refs``: clips of the target
     speaker (paths, ``(y, sr)`` pairs, or arrays at ``sr``), or None when there are none
     (e.g. a model from the Hub): then similarity to the target is not computed. ``source``:
     the clip that was converted. ``reference``: the target speaker saying the same words (a
-    parallel recording), which makes MCD possible. Numbers the inputs cannot give are None.
+    parallel recording), which makes MCD possible. ``transpose`` (semitones): the pitch shift
+    the conversion was asked for; F0 against the source is compared with the source's F0
+    shifted by it. Numbers the inputs cannot give are None. A converted clip in which the
+    speaker encoder's voice detector finds no speech (e.g. buzz from an untrained model)
+    gets no similarity numbers and a note saying so.
     """
     if isinstance(target_refs, (str, os.PathLike, np.ndarray)):
         target_refs = [target_refs]
@@ -383,22 +387,28 @@ def score(converted, sr: int | None = None, *, target_refs, source=None, referen
     ref = None if reference is None else _clip(reference, sr, "the parallel reference")
     card = ScoreCard()
     enc = "Resemblyzer d-vector (GE2E LSTM), cosine"
-    emb = speaker_embedding(y, SR)
-    tgt_emb = None
+    try:
+        emb = speaker_embedding(y, SR)
+    except AudioError as err:
+        emb = None
+        card.notes.append(f"no speaker similarity: in the converted clip, {err}")
+    tgt_emb = src_emb = None
     if target_refs is None:
         card.notes.append("no clips of the target speaker given: similarity to the target needs some")
     else:
         tgt_emb = np.mean([speaker_embedding(_clip(r, sr, "a target reference"), SR)
                            for r in target_refs], axis=0)
+    if src is not None:
+        src_emb = speaker_embedding(src, SR)
+    if emb is not None and tgt_emb is not None:
         card.speaker_similarity_target = cosine(emb, tgt_emb)
         card.methods["speaker_similarity_target"] = (f"{enc} with the mean of {len(target_refs)} "
                                                      "target clip(s)")
-    if src is not None:
-        src_emb = speaker_embedding(src, SR)
+    if emb is not None and src_emb is not None:
         card.speaker_similarity_source = cosine(emb, src_emb)
         card.methods["speaker_similarity_source"] = f"{enc} with the source clip"
-        if tgt_emb is not None:
-            card.before["speaker_similarity_target"] = cosine(src_emb, tgt_emb)
+    if src_emb is not None and tgt_emb is not None:
+        card.before["speaker_similarity_target"] = cosine(src_emb, tgt_emb)
 
     f0, mc = _mcep(y, f0_method)
     if ref is not None:
@@ -416,10 +426,10 @@ def score(converted, sr: int | None = None, *, target_refs, source=None, referen
             card.before["vuv_error"] = vuv_error(f0_src, f0_ref, src_path)
     elif src is not None:
         f0_src, _ = _mcep(src, f0_method)
-        card.f0_rmse_cents = f0_rmse_cents(f0, f0_src)
+        card.f0_rmse_cents = f0_rmse_cents(f0, f0_src * 2.0 ** (transpose / 12))
         card.vuv_error = vuv_error(f0, f0_src)
-        how = (f"pyworld {f0_method}, 5 ms frames, vs the source frame by frame (includes any "
-               "intended transposition)")
+        how = f"pyworld {f0_method}, 5 ms frames, vs the source frame by frame"
+        how += f", shifted by {transpose:+g} semitones (as asked)" if transpose else ""
         if abs(len(f0) - len(f0_src)) > 0.05 * len(f0_src):
             card.notes.append("the conversion and the source differ in length by more than 5%, so "
                               "frame-by-frame F0 comparison is unreliable")

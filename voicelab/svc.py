@@ -54,7 +54,8 @@ __all__ = [
     "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "read_losses", "train_cluster",
-    "load_cluster", "EXAMPLE_MODEL", "write_tiny_model", "hub_model", "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
+    "load_cluster", "EXAMPLE_MODEL", "write_tiny_model", "hub_model", "run_folder", "example_run",
+    "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
 ]
 
 SR = 44100
@@ -554,6 +555,36 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     total = int(_CKPT.fullmatch(latest.name).group(2)) * spe if latest else 0
     return TrainResult(run_dir, config_path, latest, total, time.perf_counter() - start,
                        epochs=epochs, batch_size=batch_size, steps_per_epoch=spe, log_dir=log_dir)
+
+
+def run_folder(speaker: str) -> Path:
+    """Where FULL mode keeps the run of ``speaker``: ``runs/{speaker}``, on Google Drive on Colab.
+
+    Introduced in notebook 09. On Colab it mounts Drive first (Colab asks for permission),
+    so checkpoints survive a disconnect: ``/content/drive/MyDrive/voicelab/runs/{speaker}``.
+    """
+    if runtime.is_colab():
+        from google.colab import drive
+
+        drive.mount("/content/drive")
+        return Path("/content/drive/MyDrive/voicelab/runs") / speaker
+    return Path("runs") / speaker
+
+
+def example_run(steps: int = 12) -> Path:
+    """Notebook 09's QUICK run folder (speaker ``"slt"``, 10 offline sentences); trains it if missing.
+
+    Introduced in notebook 10, so conversion can be shown without running notebook 09
+    first (training takes about a minute on 2 CPU cores). The folder is
+    ``cache_dir()/runs/09_quick``, the data ``cache_dir()/runs/09_data``, as in notebook 09.
+    """
+    from . import data
+
+    run_dir = runtime.cache_dir() / "runs" / "09_quick"
+    if latest_checkpoint(_layout(run_dir)["model"], "G") is None:
+        dataset_dir = data.make_speech(["slt"], n_sentences=10, out_dir=run_dir.with_name("09_data"))
+        train(dataset_dir, run_dir, speaker="slt", steps=steps, batch_size=2, keep=2)
+    return run_dir
 
 
 def read_losses(run_dir) -> dict[str, tuple[np.ndarray, np.ndarray]]:
