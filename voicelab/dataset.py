@@ -618,11 +618,7 @@ def _separator(separate):
             vocals = getattr(out, "vocals", out)
             return np.asarray(vocals, dtype=np.float32), getattr(out, "backend", "custom")
         return run
-    try:
-        from . import separate as separation
-    except ImportError as err:
-        raise DatasetError(f"Vocal separation ({separate!r}) needs voicelab.separate, which is not "
-                           f"available here ({err}). Run prep without --separate.") from err
+    from . import separate as separation
     backend = "auto" if separate is True else str(separate)
 
     def run(y, sr):
@@ -819,10 +815,7 @@ def add_prep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or folders")
     parser.add_argument("--speaker", required=True, help="speaker name (the folder name)")
     parser.add_argument("--out", required=True, help="data set folder (so-vits-svc's dataset_raw)")
-    try:
-        from .separate import BACKENDS as backends
-    except ImportError:  # pragma: no cover - separate.py is part of the package
-        backends = ("auto", "spleeter", "demucs", "dsp")
+    from .separate import BACKENDS as backends
     parser.add_argument("--separate", default=None, metavar="BACKEND", choices=backends,
                         help=f"separate the voice first: {', '.join(backends)}")
     parser.add_argument("--min-seconds", type=float, default=3.0, help="shortest clip (s)")

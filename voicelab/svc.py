@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from . import hub, runtime
+from .dataset import DatasetError, check_trainable   # the data set rules (notebook 08)
 from .errors import VoicelabError
 
 __all__ = [
@@ -61,7 +62,6 @@ __all__ = [
 SR = 44100
 HOLD_OUT = 4  # pre-config keeps 2 clips for validation and 2 for test
 F0_METHODS = ("dio", "harvest", "parselmouth", "crepe", "crepe-tiny")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aif", ".aiff")
 CONTENTVEC_ID = "lengyue233/content-vec-best"
 _PRETRAINED_URL = ("https://huggingface.co/datasets/ms903/sovits4.0-768vec-layer12/resolve/main/"
                    "sovits_768l12_pre_large_320k/clean_{}_320000.pth")
@@ -70,13 +70,6 @@ _CKPT = re.compile(r"([GD])_(\d+)\.pth")
 
 class TrainError(VoicelabError, RuntimeError):
     """Training cannot start or continue (existing checkpoints, nothing prepared, ...)."""
-
-
-try:  # the data set module (notebook 08) owns the data set rules when it is there
-    from .dataset import DatasetError  # type: ignore
-except ImportError:  # pragma: no cover - depends on the rest of the package
-    class DatasetError(VoicelabError, ValueError):
-        """A data set that cannot be trained on (missing speaker folder, too few clips)."""
 
 
 # ---------------------------------------------------------------------------- quiet
@@ -290,29 +283,6 @@ def _write_json(path: Path, data: dict) -> Path:
 # ---------------------------------------------------------------------------- data set
 
 
-def _check_dataset(dataset_dir: Path, speaker: str) -> list[Path]:
-    """Refuse a data set so-vits-svc cannot train on; return its audio files."""
-    try:
-        from .dataset import check_trainable  # the full rules live with notebook 08
-    except ImportError:  # pragma: no cover - depends on the rest of the package
-        check_trainable = None
-    if check_trainable is not None:
-        check_trainable(dataset_dir, speaker)
-    folder = Path(dataset_dir) / speaker
-    if not folder.is_dir():
-        raise DatasetError(
-            f"{folder} does not exist: the data set needs a folder per speaker, "
-            f"{Path(dataset_dir)}/{speaker}/*.wav. Make it with `voicelab prep ... --speaker "
-            f"{speaker} --out {dataset_dir}` (notebook 08) or check the speaker name.")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-    if len(files) < HOLD_OUT + 1:
-        raise DatasetError(
-            f"{folder} has {len(files)} audio clip(s); so-vits-svc keeps {HOLD_OUT} aside for "
-            f"validation and test, so it needs at least {HOLD_OUT + 1} (the tutorial "
-            "recommends 200 clips of ~10 s). Record or prepare more clips, then run again.")
-    return files
-
-
 def _fingerprint(files: list[Path]) -> list[list]:
     return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
@@ -342,7 +312,7 @@ def prepare(dataset_dir, run_dir, speaker: str, *, f0_method: str = "dio",
         raise ValueError(f"f0_method={f0_method!r}; choose one of {', '.join(F0_METHODS)}.")
     quick = runtime.is_quick() if quick is None else quick
     dataset_dir, run_dir = Path(dataset_dir).absolute(), Path(run_dir).absolute()
-    files = _check_dataset(dataset_dir, speaker)
+    files = check_trainable(dataset_dir, speaker)   # refuses what cannot train, saying why
     paths = _layout(run_dir)
     stamp = {"speaker": speaker, "files": _fingerprint(files), "f0_method": f0_method}
     done = paths["stamp"].is_file() and _read_json(paths["stamp"]) == stamp
