@@ -251,12 +251,24 @@ def marker_gaps(report: dict, top_level: list[str]) -> list[str]:
 
 
 def _pyproject_requirements() -> list[str]:
+    """voicelab's requirements as Colab's pip sees them: markers evaluated for Colab.
+
+    pip would evaluate `dep; python_version >= "3.13"` for the Python running the test
+    and drop it; here such a line becomes plain `dep` and lines for other Pythons go.
+    """
     with (ROOT / "pyproject.toml").open("rb") as f:
         project = tomllib.load(f)["project"]
     lines = list(project["dependencies"])
     for extra in EXTRAS_ON_COLAB:
         lines += project["optional-dependencies"][extra]
-    return lines
+    colab_env = colab_marker_env()
+    out = []
+    for line in lines:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate(colab_env):
+            req.marker = None
+            out.append(str(req))
+    return out
 
 
 # ------------------------------------------------------- network helpers
