@@ -13,7 +13,6 @@ import os
 import pathlib
 import pickle
 import random
-import socket
 import threading
 
 import huggingface_hub
@@ -31,7 +30,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch):
+def sandbox(tmp_path, monkeypatch, no_network):
     """Caches in tmp_path, QUICK (offline) mode, an empty registry, no internet."""
     monkeypatch.setenv("VOICELAB_CACHE", str(tmp_path / "voicelab-cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
@@ -41,15 +40,6 @@ def sandbox(tmp_path, monkeypatch):
     monkeypatch.setattr(hub, "ASSETS", {})
     hub._VERIFIED.clear()
 
-    real_connect = socket.socket.connect
-
-    def local_only(sock, address):
-        host = address[0] if isinstance(address, tuple) else None
-        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"test tried to reach the network: {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", local_only)
     return tmp_path
 
 

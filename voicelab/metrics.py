@@ -100,7 +100,7 @@ def _speaker_encoder():
                 f"`pip install webrtcvad-wheels` ({e}).") from e
 
     class _Encoder(VoiceEncoder):
-        def __init__(self, weights: Path):  # replaces the parent's torch.load(...) of a full pickle
+        def __init__(self, weights: Path):  # replaces the parent's full-pickle load of its weights
             nn.Module.__init__(self)
             self.lstm = nn.LSTM(hp.mel_n_channels, hp.model_hidden_size, hp.model_num_layers,
                                 batch_first=True)

