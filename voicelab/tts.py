@@ -30,7 +30,8 @@ from .errors import AudioError, VoicelabError
 __all__ = [
     "SR", "TTSError", "FLITE_VOICES", "speak", "trim", "silences", "MEL", "mel", "griffin_lim",
     "SPEECHT5", "SPEECHT5_VOCODER", "XVECTORS", "VITS", "BARK", "load_speecht5", "speaker_xvector",
-    "speecht5_speak", "vocode", "load_vits", "load_bark", "pipeline", "finetune_speecht5",
+    "speecht5_speak", "vocode", "load_vits", "vits_speak", "load_bark", "pipeline",
+    "transcribed_clips", "finetune_speecht5", "speecht5_loss",
 ]
 
 #: Sample rate of everything in this module (Hz): flite's, SpeechT5's and MMS's rate.
@@ -215,3 +216,419 @@ def griffin_lim(S, n_iter: int = 32, seed: int = 0) -> np.ndarray:
                            win_length=MEL["win_length"], n_fft=MEL["n_fft"], window="hann",
                            random_state=seed, init="random")
     return y.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------- Hub models
+#
+# Each Hub model is an Asset of voicelab.hub. Offline (QUICK mode) its stand-in is a tiny,
+# randomly initialised model of the same transformers class with real config, tokenizer and
+# processor files, so the loading code below is exactly the code FULL mode runs. A stand-in
+# makes noise, not speech: check hub.is_stand_in(path) before judging what you hear.
+
+_STAND_IN_TEXT = ("the quick brown fox jumps over the lazy dog. pack my box with five dozen liquor jugs! "
+                  "how vexingly quick daft zebras jump? 0123456789, ' - : ; \" ( )")
+
+
+def _seeded(seed: int = 0):
+    import torch
+
+    rng = torch.random.fork_rng(devices=[])
+    rng.__enter__()
+    torch.manual_seed(seed)
+    return rng
+
+
+def _write_speecht5_stand_in(folder: Path) -> None:
+    """Tiny random SpeechT5ForTextToSpeech + its processor (a character SentencePiece model)."""
+    import sentencepiece as spm
+    from transformers import (SpeechT5Config, SpeechT5FeatureExtractor, SpeechT5ForTextToSpeech,
+                              SpeechT5Processor, SpeechT5Tokenizer)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "chars.txt"
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        corpus.write_text("\n".join([_STAND_IN_TEXT, letters, letters.upper()] * 3), encoding="utf-8")
+        spm.SentencePieceTrainer.train(
+            input=str(corpus), model_prefix=str(Path(tmp) / "spm_char"), model_type="char",
+            vocab_size=len(set(_STAND_IN_TEXT + letters + letters.upper()) - {" "}) + 5,
+            character_coverage=1.0, bos_id=0, pad_id=1, eos_id=2, unk_id=3, minloglevel=2)
+        tokenizer = SpeechT5Tokenizer(str(Path(tmp) / "spm_char.model"))
+        processor = SpeechT5Processor(feature_extractor=SpeechT5FeatureExtractor(), tokenizer=tokenizer)
+        processor.save_pretrained(folder)
+    config = SpeechT5Config(vocab_size=len(tokenizer), hidden_size=32, encoder_layers=1,
+                            encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
+                            decoder_attention_heads=2, decoder_ffn_dim=64, speech_decoder_prenet_units=32,
+                            speech_decoder_postnet_layers=2, speech_decoder_postnet_units=32,
+                            conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+                            max_text_positions=600, max_speech_positions=1000,
+                            encoder_layerdrop=0.0, decoder_layerdrop=0.0)
+    rng = _seeded(0)
+    try:
+        SpeechT5ForTextToSpeech(config).save_pretrained(folder, safe_serialization=True)
+    finally:
+        rng.__exit__(None, None, None)
+
+
+def _write_hifigan_stand_in(folder: Path) -> None:
+    """Tiny random SpeechT5HifiGan with the real hop (4*4*4*4 = 256 samples per mel frame)."""
+    import torch
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    config = SpeechT5HifiGanConfig(upsample_initial_channel=32, resblock_kernel_sizes=(3,),
+                                   resblock_dilation_sizes=((1, 3),))
+    rng = _seeded(0)
+    try:
+        model = SpeechT5HifiGan(config)
+        model.mean.copy_(torch.full_like(model.mean, -2.5))  # roughly the level of real log-mels
+        model.scale.copy_(torch.ones_like(model.scale))
+        model.save_pretrained(folder, safe_serialization=True)
+    finally:
+        rng.__exit__(None, None, None)
+
+
+def _write_xvector_stand_in(path: Path) -> None:
+    """A random 512-dim float32 vector of about the real x-vectors' size, as raw little-endian floats."""
+    rng = np.random.default_rng(0)
+    v = rng.normal(0.0, 0.05, 512).astype("<f4")
+    path.write_bytes(v.tobytes())
+
+
+def _write_vits_stand_in(folder: Path) -> None:
+    """Tiny random VitsModel (the MMS architecture) with a character vocabulary."""
+    import json as _json
+
+    from transformers import VitsConfig, VitsModel, VitsTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = sorted(set("abcdefghijklmnopqrstuvwxyz' -"))
+    vocab = {c: i for i, c in enumerate(["_"] + chars)}  # "_" is the pad/blank token
+    vocab_file = folder / "vocab.json"
+    vocab_file.write_text(_json.dumps(vocab), encoding="utf-8")
+    VitsTokenizer(str(vocab_file), pad_token="_", unk_token="_", add_blank=True, normalize=True,
+                  phonemize=False, is_uroman=False, language="eng").save_pretrained(folder)
+    config = VitsConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        ffn_dim=32, flow_size=16, spectrogram_bins=65, upsample_initial_channel=16,
+                        upsample_rates=(8, 8, 2, 2), upsample_kernel_sizes=(16, 16, 4, 4),
+                        resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 3),),
+                        duration_predictor_filter_channels=16, prior_encoder_num_flows=1,
+                        prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
+                        duration_predictor_num_flows=1, depth_separable_num_layers=1)
+    rng = _seeded(0)
+    try:
+        VitsModel(config).save_pretrained(folder, safe_serialization=True)
+    finally:
+        rng.__exit__(None, None, None)
+
+
+#: SpeechT5 text-to-speech (Microsoft): text -> 80-band log-mel, conditioned on a speaker x-vector.
+SPEECHT5 = hub.register(hub.Asset(
+    "speecht5-tts", repo_id="microsoft/speecht5_tts",
+    allow_patterns=("*.json", "*.model", "*.safetensors", "*.txt"),
+    description="SpeechT5 fine-tuned for TTS on LibriTTS (text -> log-mel, x-vector speaker input)",
+    stand_in=_write_speecht5_stand_in))
+#: HiFi-GAN vocoder trained for SpeechT5's log-mel features (16 kHz).
+SPEECHT5_VOCODER = hub.register(hub.Asset(
+    "speecht5-hifigan", repo_id="microsoft/speecht5_hifigan",
+    allow_patterns=("*.json", "*.safetensors", "*.bin"),
+    description="HiFi-GAN vocoder for SpeechT5's 80-band log-mel spectrograms",
+    stand_in=_write_hifigan_stand_in))
+#: One x-vector (512 floats) of CMU ARCTIC speaker slt, as published for transformers.js.
+XVECTORS = hub.register(hub.Asset(
+    "xvector-slt",
+    url="https://huggingface.co/datasets/Xenova/cmu-arctic-xvectors/resolve/main/"
+        "cmu_us_slt_arctic-wav-arctic_a0001.bin",
+    description="x-vector (speechbrain spkrec-xvect-voxceleb) of CMU ARCTIC slt, 512 float32",
+    stand_in=_write_xvector_stand_in))
+#: Meta's MMS English text-to-speech, a VITS model.
+VITS = hub.register(hub.Asset(
+    "mms-tts-eng", repo_id="facebook/mms-tts-eng",
+    allow_patterns=("*.json", "*.safetensors"),
+    description="MMS-TTS English (VITS: VAE + normalising flows + GAN, end to end)",
+    stand_in=_write_vits_stand_in))
+
+
+def _device(device: str | None) -> str:
+    return device or ("cuda" if not runtime.is_quick() and _cuda() else "cpu")
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _quiet_transformers():
+    from .svc import _quiet
+
+    return _quiet()
+
+
+def load_speecht5(device: str | None = None):
+    """SpeechT5 TTS model, processor and HiFi-GAN vocoder, via :mod:`voicelab.hub`.
+
+    Introduced in notebook 07. Returns ``(model, processor, vocoder, stand_in)``: the last
+    is True when the offline stand-ins were loaded (tiny random models: noise, not speech).
+    """
+    from transformers import SpeechT5ForTextToSpeech, SpeechT5HifiGan, SpeechT5Processor
+
+    with _quiet_transformers():
+        path, vpath = hub.fetch(SPEECHT5), hub.fetch(SPEECHT5_VOCODER)
+        processor = SpeechT5Processor.from_pretrained(path)
+        model = SpeechT5ForTextToSpeech.from_pretrained(path, use_safetensors=True)
+        vocoder = SpeechT5HifiGan.from_pretrained(vpath, use_safetensors=True)
+    device = _device(device)
+    return (model.to(device).eval(), processor, vocoder.to(device).eval(),
+            hub.is_stand_in(path) or hub.is_stand_in(vpath))
+
+
+def speaker_xvector() -> np.ndarray:
+    """The 512-dim x-vector of speaker slt (float32), the speaker input SpeechT5 was trained with.
+
+    Introduced in notebook 07. Read as raw little-endian floats: nothing to unpickle.
+    """
+    path = hub.fetch(XVECTORS)
+    raw = Path(path).read_bytes()
+    if len(raw) != 512 * 4:
+        raise TTSError(f"{path} has {len(raw)} bytes, not 512 float32 values (2048 bytes); delete it "
+                       "and fetch it again.")
+    return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+
+
+def speecht5_speak(text: str, models, speaker=None, *, seed: int = 0,
+                   max_chars: int = 300) -> tuple[np.ndarray, int]:
+    """Text -> SpeechT5 log-mel -> HiFi-GAN waveform; returns ``(y, sr)`` at 16 kHz.
+
+    Introduced in notebook 07. ``models`` is what :func:`load_speecht5` returned;
+    ``speaker`` a (512,) x-vector (default: :func:`speaker_xvector`). Text is normalised
+    (SpeechT5's tokenizer knows letters, not digits) and read sentence by sentence, so
+    long text works; the model stops when its stop-token probability passes 0.5.
+    """
+    import torch
+
+    model, processor, vocoder, _ = models
+    if not isinstance(text, str) or not text.strip():
+        raise TTSError("nothing to say: the text is empty.")
+    spk = speaker_xvector() if speaker is None else np.asarray(speaker, dtype=np.float32)
+    if spk.shape != (model.config.speaker_embedding_dim,):
+        raise TTSError(f"the speaker embedding has shape {spk.shape}; SpeechT5 needs an x-vector of "
+                       f"shape ({model.config.speaker_embedding_dim},).")
+    device = next(model.parameters()).device
+    emb = torch.as_tensor(spk)[None].to(device)
+    pieces = []
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        for sentence in textmod.sentences(textmod.normalize(text), max_chars=max_chars):
+            ids = processor(text=sentence, return_tensors="pt")["input_ids"].to(device)
+            ids = ids[:, : model.config.max_text_positions]
+            y = model.generate_speech(ids, emb, vocoder=vocoder, minlenratio=1.0, maxlenratio=20.0)
+            pieces.append(y.float().cpu().numpy())
+            pieces.append(np.zeros(int(0.15 * SR), dtype=np.float32))
+    return np.concatenate(pieces[:-1]).astype(np.float32), SR
+
+
+def vocode(S, vocoder) -> np.ndarray:
+    """Log-mel ``S`` (frames, 80) -> waveform with a neural vocoder (SpeechT5's HiFi-GAN).
+
+    Introduced in notebook 07, next to :func:`griffin_lim`. Returns float32 at 16 kHz.
+    """
+    import torch
+
+    S = np.asarray(S, dtype=np.float32)
+    if S.ndim != 2 or S.shape[1] != MEL["n_mels"]:
+        raise ValueError(f"vocode expects a (frames, {MEL['n_mels']}) log-mel array, got {S.shape}.")
+    device = next(vocoder.parameters()).device
+    with torch.no_grad():
+        y = vocoder(torch.as_tensor(S).to(device))
+    return y.float().cpu().numpy().astype(np.float32)
+
+
+def load_vits(device: str | None = None):
+    """MMS-TTS English (VITS) model and tokenizer via :mod:`voicelab.hub`: ``(model, tokenizer, stand_in)``.
+
+    Introduced in notebook 07.
+    """
+    from transformers import AutoTokenizer, VitsModel
+
+    with _quiet_transformers():
+        path = hub.fetch(VITS)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = VitsModel.from_pretrained(path, use_safetensors=True)
+    return model.to(_device(device)).eval(), tokenizer, hub.is_stand_in(path)
+
+
+def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
+    """Text -> waveform with VITS (one network, end to end); returns ``(y, sr)``.
+
+    Introduced in notebook 07. VITS samples durations and the latent, so ``seed`` fixes the result.
+    """
+    import torch
+
+    model, tokenizer, _ = models
+    if not isinstance(text, str) or not text.strip():
+        raise TTSError("nothing to say: the text is empty.")
+    device = next(model.parameters()).device
+    inputs = tokenizer(textmod.normalize(text), return_tensors="pt").to(device)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        y = model(**inputs).waveform[0]
+    return y.float().cpu().numpy().astype(np.float32), int(model.config.sampling_rate)
+
+
+#: Bark (Suno), small: a GPT-style text -> semantic -> acoustic-token model with EnCodec.
+#: No offline stand-in (its three sub-models, generation settings and codec would make
+#: one as big as this module): offline, fetching it raises HubOfflineError.
+BARK = hub.register(hub.Asset(
+    "bark-small", repo_id="suno/bark-small",
+    allow_patterns=("*.json", "*.safetensors", "*.bin", "*.txt", "speaker_embeddings/v2/en_*"),
+    description="Bark small: text -> semantic tokens -> EnCodec tokens -> 24 kHz audio"))
+
+
+def load_bark(device: str | None = None):
+    """Bark small and its processor via :mod:`voicelab.hub` (FULL mode: no offline stand-in).
+
+    Introduced in notebook 07. Returns ``(model, processor)``. Loading ``.bin`` weights goes
+    through transformers' own safe loader (``weights_only``).
+    """
+    from transformers import AutoProcessor, BarkModel
+
+    with _quiet_transformers():
+        path = hub.fetch(BARK)
+        processor = AutoProcessor.from_pretrained(path)
+        model = BarkModel.from_pretrained(path)
+    return model.to(_device(device)).eval(), processor
+
+
+def pipeline(name: str, device: str | None = None):
+    """transformers' ``pipeline("text-to-speech")`` for a registered model: ``"speecht5-tts"``,
+    ``"mms-tts-eng"`` or ``"bark-small"``. Returns ``(pipe, forward_params, stand_in)``.
+
+    Introduced in notebook 07: the deck's one-liner, but the weights come through
+    :mod:`voicelab.hub` (cache, offline stand-ins). Call ``pipe(text, forward_params=forward_params)``;
+    the result is ``{"audio": array, "sampling_rate": int}``. For SpeechT5 the vocoder and
+    the slt x-vector are filled in.
+    """
+    import torch
+    from transformers import pipeline as hf_pipeline
+
+    if name not in (SPEECHT5.name, VITS.name, BARK.name):
+        raise TTSError(f"unknown text-to-speech model {name!r}: use 'speecht5-tts', 'mms-tts-eng' or "
+                       "'bark-small'.")
+    with _quiet_transformers():
+        path = hub.fetch(name)
+        kwargs, forward = {}, {}
+        stand_in = hub.is_stand_in(path)
+        if name == SPEECHT5.name:
+            from transformers import SpeechT5HifiGan
+
+            vpath = hub.fetch(SPEECHT5_VOCODER)
+            kwargs["vocoder"] = SpeechT5HifiGan.from_pretrained(vpath, use_safetensors=True)
+            forward["speaker_embeddings"] = torch.as_tensor(speaker_xvector())[None]
+            if stand_in:
+                forward["minlenratio"] = 1.0
+            stand_in = stand_in or hub.is_stand_in(vpath)
+        pipe = hf_pipeline("text-to-speech", model=str(path), device=_device(device), **kwargs)
+    return pipe, forward, stand_in
+
+
+def transcribed_clips(folder) -> list[tuple[Path, str]]:
+    """``(wav, text)`` pairs of a folder where each ``clip.wav`` has its transcript in ``clip.txt``.
+
+    Introduced in notebook 07 (fine-tuning needs what was said). Clips without a
+    transcript are skipped; none at all raises :class:`TTSError`.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise TTSError(f"{folder} is not a folder of clips.")
+    pairs = []
+    for wav in sorted(folder.glob("*.wav")):
+        txt = wav.with_suffix(".txt")
+        if txt.is_file() and txt.read_text(encoding="utf-8").strip():
+            pairs.append((wav, txt.read_text(encoding="utf-8").strip()))
+    if not pairs:
+        raise TTSError(f"no clip in {folder} has a transcript: fine-tuning text to speech needs the words "
+                       "of each clip in a .txt file beside its .wav (same name).")
+    return pairs
+
+
+def _t5_examples(model, processor, clips) -> list[dict]:
+    """Tokenised text and log-mel targets (trimmed to a multiple of the reduction factor) per clip."""
+    device = next(model.parameters()).device
+    r = model.config.reduction_factor
+    examples = []
+    for clip, words in clips:
+        if isinstance(clip, tuple):
+            y, sr = clip
+            y = audio.resample(np.asarray(y, dtype=np.float32), sr, SR) if sr != SR else y
+        else:
+            y, _ = audio.load(clip, sr=SR)
+        words = textmod.normalize(words)
+        if not words:
+            raise TTSError(f"the transcript of {clip if not isinstance(clip, tuple) else 'a clip'} is empty.")
+        batch = processor(text=words, audio_target=y, sampling_rate=SR, return_tensors="pt")
+        n = model.config.max_text_positions
+        examples.append({"input_ids": batch["input_ids"][:, :n].to(device),
+                         "attention_mask": batch["attention_mask"][:, :n].to(device),
+                         "labels": batch["labels"][:, : batch["labels"].shape[1] // r * r].to(device)})
+    return examples
+
+
+def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speaker=None,
+                      train_speaker: bool = True, seed: int = 0, progress: bool = True) -> dict:
+    """Fine-tune SpeechT5 (in place) on ``clips``, a list of ``(wav_path_or_(y, sr), text)``.
+
+    Introduced in notebook 07, after the transformers guide's recipe: targets are the
+    clips' log-mels from the processor, trimmed to a multiple of the reduction factor;
+    the loss is SpeechT5's own (L1 + L2 on mels, stop-token BCE, guided attention). The
+    speech-encoder part is frozen. The speaker is a 512-dim x-vector, ``speaker`` or the
+    slt one by default; with ``train_speaker=True`` it is learnt too (our own speaker
+    encoder gives 256-dim d-vectors, not x-vectors). Batch size 1, AdamW, ``steps`` steps.
+    Returns ``{"losses": [...], "speaker": np.ndarray}``.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    model, processor, _, _ = models
+    if not clips:
+        raise TTSError("finetune_speecht5() needs at least one (clip, text) pair.")
+    examples = _t5_examples(model, processor, clips)
+    device = next(model.parameters()).device
+    spk0 = speaker_xvector() if speaker is None else np.asarray(speaker, dtype=np.float32)
+    spk = torch.nn.Parameter(torch.as_tensor(spk0)[None].to(device), requires_grad=train_speaker)
+    for p in model.speecht5.encoder.parameters():
+        p.requires_grad_(True)
+    params = [p for p in model.parameters() if p.requires_grad] + ([spk] if train_speaker else [])
+    opt = torch.optim.AdamW(params, lr=lr)
+    losses = []
+    model.train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        g = torch.Generator().manual_seed(seed)
+        for _ in tqdm(range(steps), desc="fine-tune SpeechT5", disable=not progress):
+            out = model(**examples[int(torch.randint(len(examples), (1,), generator=g))],
+                        speaker_embeddings=spk, output_attentions=model.config.use_guided_attention_loss)
+            opt.zero_grad()
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            losses.append(float(out.loss.detach()))
+    model.eval()
+    return {"losses": losses, "speaker": spk.detach().cpu().numpy()[0].astype(np.float32)}
+
+
+def speecht5_loss(models, clips, speaker=None) -> float:
+    """SpeechT5's training loss on ``clips`` (no update; dropout off), to compare before/after fine-tuning."""
+    import torch
+
+    model, processor, _, _ = models
+    device = next(model.parameters()).device
+    spk0 = speaker_xvector() if speaker is None else np.asarray(speaker, dtype=np.float32)
+    spk = torch.as_tensor(spk0)[None].to(device)
+    total = []
+    model.eval()
+    with torch.no_grad():
+        for example in _t5_examples(model, processor, clips):
+            out = model(**example, speaker_embeddings=spk,
+                        output_attentions=model.config.use_guided_attention_loss)
+            total.append(float(out.loss))
+    return float(np.mean(total))
