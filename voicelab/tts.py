@@ -617,7 +617,10 @@ def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speak
 
 
 def speecht5_loss(models, clips, speaker=None) -> float:
-    """SpeechT5's training loss on ``clips`` (no update; dropout off), to compare before/after fine-tuning."""
+    """SpeechT5's training loss on ``clips`` (no update, fixed seed), to compare before/after fine-tuning.
+
+    Introduced in notebook 07.
+    """
     import torch
 
     model, processor, _, _ = models
@@ -626,7 +629,9 @@ def speecht5_loss(models, clips, speaker=None) -> float:
     spk = torch.as_tensor(spk0)[None].to(device)
     total = []
     model.eval()
-    with torch.no_grad():
+    # SpeechT5's decoder pre-net keeps its dropout on even in eval mode: seed it
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
         for example in _t5_examples(model, processor, clips):
             out = model(**example, speaker_embeddings=spk,
                         output_attentions=model.config.use_guided_attention_loss)
