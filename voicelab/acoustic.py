@@ -173,18 +173,20 @@ class AcousticModel:
     """
 
     def __init__(self, vocab: Vocabulary, speakers: dict[str, np.ndarray], hidden: int = 128,
-                 n_mels: int = 80, seed: int = 0):
+                 n_mels: int = 80, seed: int = 0, kernel: int = 3):
         torch = _torch()
         from torch import nn
 
-        self.vocab, self.hidden, self.n_mels = vocab, hidden, n_mels
+        if kernel % 2 == 0 or kernel < 1:
+            raise AcousticError(f"kernel={kernel} must be an odd number of frames (1, 3, 5 ...).")
+        self.vocab, self.hidden, self.n_mels, self.kernel = vocab, hidden, n_mels, kernel
         self.speakers = {k: np.asarray(v, dtype=np.float32) for k, v in speakers.items()}
         spk_dim = len(next(iter(self.speakers.values())))
 
         def convs(n):
             layers = []
             for _ in range(n):
-                layers += [nn.Conv1d(hidden, hidden, 5, padding=2), nn.ReLU(), nn.Dropout(0.1)]
+                layers += [nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2), nn.ReLU(), nn.Dropout(0.1)]
             return nn.Sequential(*layers)
 
         with torch.random.fork_rng(devices=[]):
@@ -278,7 +280,7 @@ class AcousticModel:
             state[f"speaker.{name}"] = torch.as_tensor(emb)
         hub.save_weights(state, folder / "acoustic.safetensors")
         (folder / "acoustic.json").write_text(json.dumps(
-            {"symbols": self.vocab.symbols, "hidden": self.hidden, "n_mels": self.n_mels,
+            {"symbols": self.vocab.symbols, "hidden": self.hidden, "n_mels": self.n_mels, "kernel": self.kernel,
              "speakers": sorted(self.speakers)}, indent=1))
         return folder
 
@@ -292,13 +294,14 @@ class AcousticModel:
                                 "model with AcousticModel.save first.") from e
         state = hub.load_weights(folder / "acoustic.safetensors")
         speakers = {k: state[f"speaker.{k}"].numpy() for k in config["speakers"]}
-        model = cls(Vocabulary(config["symbols"]), speakers, config["hidden"], config["n_mels"])
+        model = cls(Vocabulary(config["symbols"]), speakers, config["hidden"], config["n_mels"],
+                    kernel=config.get("kernel", 3))
         model.net.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("net.")})
         return model
 
 
 def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int = 400,
-          batch_size: int = 8, hidden: int = 96, lr: float = 2e-3, seed: int = 0,
+          batch_size: int = 8, hidden: int = 128, kernel: int = 3, lr: float = 2e-3, seed: int = 0,
           progress: bool = True) -> tuple[AcousticModel, list[float]]:
     """Train an :class:`AcousticModel` on aligned utterances (see :func:`align`). Introduced in notebook 07.
 
@@ -314,7 +317,7 @@ def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int 
     if missing:
         raise AcousticError(f"no speaker embedding for {missing}; pass speakers={{name: embedding}}.")
     vocab = Vocabulary.build(u.toks for u in utts)
-    model = AcousticModel(vocab, speakers, hidden=hidden, seed=seed)
+    model = AcousticModel(vocab, speakers, hidden=hidden, seed=seed, kernel=kernel)
     B, N, T = len(utts), max(len(u.toks) for u in utts), max(len(u.S) for u in utts)
     ids = torch.zeros(B, N, dtype=torch.long)
     durs = torch.zeros(B, N, dtype=torch.long)
