@@ -579,8 +579,8 @@ def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speak
 
     Introduced in notebook 07, after the transformers guide's recipe: targets are the
     clips' log-mels from the processor, trimmed to a multiple of the reduction factor;
-    the loss is SpeechT5's own (L1 + L2 on mels, stop-token BCE, guided attention). The
-    speech-encoder part is frozen. The speaker is a 512-dim x-vector, ``speaker`` or the
+    the loss is SpeechT5's own (L1 + L2 on mels, stop-token BCE, guided attention). All
+    weights are trained, as in the guide. The speaker is a 512-dim x-vector, ``speaker`` or the
     slt one by default; with ``train_speaker=True`` it is learnt too (our own speaker
     encoder gives 256-dim d-vectors, not x-vectors). Batch size 1, AdamW, ``steps`` steps.
     Returns ``{"losses": [...], "speaker": np.ndarray}``.
@@ -595,8 +595,6 @@ def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speak
     device = next(model.parameters()).device
     spk0 = speaker_xvector() if speaker is None else np.asarray(speaker, dtype=np.float32)
     spk = torch.nn.Parameter(torch.as_tensor(spk0)[None].to(device), requires_grad=train_speaker)
-    for p in model.speecht5.encoder.parameters():
-        p.requires_grad_(True)
     params = [p for p in model.parameters() if p.requires_grad] + ([spk] if train_speaker else [])
     opt = torch.optim.AdamW(params, lr=lr)
     losses = []
