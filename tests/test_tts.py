@@ -12,6 +12,17 @@ from voicelab import acoustic, audio, data, hub, tts
 from voicelab.errors import HubOfflineError
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: on a shared 2-core machine, extra torch threads only wait on each other."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("voicelab-cache")
