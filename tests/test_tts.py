@@ -1,0 +1,175 @@
+"""voicelab.tts (mel, Griffin-Lim, Hub models through stand-ins) and voicelab.acoustic.
+
+Offline: sockets may only reach localhost, caches live under pytest's tmp folders, and
+every Hub model is its tiny random stand-in, loaded by the same code FULL mode runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voicelab import acoustic, audio, data, hub, tts
+from voicelab.errors import HubOfflineError
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: on a shared 2-core machine, extra torch threads only wait on each other."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("voicelab-cache")
+
+
+@pytest.fixture(autouse=True)
+def sandbox(tmp_path, monkeypatch, shared_cache, no_network):
+    monkeypatch.setenv("VOICELAB_CACHE", str(shared_cache))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VOICELAB_QUICK", "1")
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def slt():
+    y, sr = tts.speak("We should leave early to avoid the evening traffic.")
+    return y, sr
+
+
+# ------------------------------------------------------------------------ mel and vocoders
+
+
+def test_mel_matches_speecht5_features(slt):
+    from transformers import SpeechT5FeatureExtractor
+
+    y, sr = slt
+    ours = tts.mel(y, sr)
+    theirs = SpeechT5FeatureExtractor()(audio_target=y, sampling_rate=sr, return_tensors="np")["input_values"][0]
+    assert ours.shape == theirs.shape and ours.shape[1] == 80
+    assert np.abs(ours - theirs).max() < 1e-3
+
+
+def test_griffin_lim_reconstructs_the_mel_and_noise_does_not(slt):
+    y, sr = slt
+    S = tts.mel(y, sr)
+    rebuilt = tts.griffin_lim(S, n_iter=16)
+    assert abs(len(rebuilt) - len(y)) <= tts.MEL["hop_length"]
+    err = np.abs(tts.mel(rebuilt)[: len(S)] - S).mean()
+    noise = np.random.default_rng(0).normal(0, np.std(y), len(y)).astype(np.float32)
+    assert err < 0.15 < np.abs(tts.mel(noise) - S).mean()
+    with pytest.raises(ValueError, match="80"):
+        tts.griffin_lim(np.zeros((10, 40)))
+
+
+# ----------------------------------------------------------------------- acoustic model
+
+
+def test_mas_is_monotonic_and_complete():
+    rng = np.random.default_rng(0)
+    d = acoustic.mas(rng.normal(size=(5, 20)))
+    assert d.sum() == 20 and (d >= 1).all() and len(d) == 5
+    # a clear diagonal is found exactly
+    ll = np.full((3, 9), -10.0)
+    ll[0, :2] = ll[1, 2:7] = ll[2, 7:] = 0.0
+    assert acoustic.mas(ll).tolist() == [2, 5, 2]
+    with pytest.raises(acoustic.AcousticError, match="too short"):
+        acoustic.mas(np.zeros((5, 3)))
+
+
+@pytest.fixture(scope="module")
+def utterances():
+    corpus = data.make_speech(["slt", "rms"], n_sentences=6)
+    utts = []
+    for spk in ("slt", "rms"):
+        for i, line in enumerate(data.sentences()[:6]):
+            y, sr = audio.load(corpus / spk / f"{spk}_{i:03d}.wav")
+            utts.append(acoustic.Utterance(acoustic.tokens(line), tts.mel(y, sr), spk))
+    acoustic.align(utts, iterations=3)
+    return utts
+
+
+def test_alignment_covers_every_frame(utterances):
+    for u in utterances:
+        assert u.durations.sum() == len(u.S) and (u.durations >= 1).all()
+        assert u.toks[0] == acoustic.SIL == u.toks[-1]
+    # the aligner puts more frames on the silences at the ends than on a typical phoneme
+    mid = np.median(np.concatenate([u.durations[1:-1] for u in utterances]))
+    assert np.median([u.durations[0] for u in utterances]) > mid
+
+
+def test_training_beats_the_untrained_model_and_saves_safely(utterances, tmp_path):
+    speakers = {"slt": np.ones(256, np.float32) / 16, "rms": -np.ones(256, np.float32) / 16}
+    train, held = utterances[:5] + utterances[6:11], [utterances[5], utterances[11]]
+    model, losses = acoustic.train(train, speakers, steps=80, hidden=32, progress=False)
+    untrained = acoustic.AcousticModel(model.vocab, speakers, hidden=32)
+    assert losses[-1] < 0.5 * losses[0]
+    assert acoustic.mel_error(model, held) < 0.5 * acoustic.mel_error(untrained, held)
+    S = acoustic.synthesize_mel(model, "Seven bright kites.", "slt")
+    assert S.shape[1] == 80 and len(S) > 10
+    again = acoustic.AcousticModel.load(model.save(tmp_path / "am"))
+    assert np.allclose(again.predict(held[0].toks, "slt")[0], model.predict(held[0].toks, "slt")[0])
+    with pytest.raises(acoustic.AcousticError, match="unknown speaker"):
+        model.predict(held[0].toks, "nobody")
+    with pytest.raises(acoustic.AcousticError, match="align"):
+        acoustic.train([acoustic.Utterance(["_"], np.zeros((3, 80)), "slt")], speakers)
+
+
+# ------------------------------------------------------------------------------ Hub models
+
+
+def test_speecht5_stand_in_speaks_through_the_real_loader(slt):
+    models = tts.load_speecht5()
+    model, processor, vocoder, stand_in = models
+    assert stand_in and hub.is_stand_in(hub.fetch(tts.SPEECHT5))
+    assert type(model).__name__ == "SpeechT5ForTextToSpeech" and type(vocoder).__name__ == "SpeechT5HifiGan"
+    y, sr = tts.speecht5_speak("Hello there. It is 10:30 on 5 March.", models)
+    assert sr == 16000 and y.ndim == 1 and len(y) > 0.15 * sr and np.isfinite(y).all()
+    xv = tts.speaker_xvector()
+    assert xv.shape == (512,) and xv.dtype == np.float32
+    S = tts.mel(*slt)
+    assert len(tts.vocode(S, vocoder)) == len(S) * 256
+    with pytest.raises(tts.TTSError, match="512"):
+        tts.speecht5_speak("Hello", models, speaker=np.zeros(256))
+    with pytest.raises(tts.TTSError, match="empty"):
+        tts.speecht5_speak(" ", models)
+
+
+def test_transformers_pipelines_offline():
+    for name in ("speecht5-tts", "mms-tts-eng"):
+        pipe, forward, stand_in = tts.pipeline(name)
+        out = pipe("Hello world.", forward_params=forward)
+        assert stand_in and out["sampling_rate"] == 16000 and np.size(out["audio"]) > 1000
+    y, sr = tts.vits_speak("Hello world.", tts.load_vits())
+    assert sr == 16000 and y.ndim == 1
+    with pytest.raises(HubOfflineError, match="bark-small"):
+        tts.pipeline("bark-small")
+    with pytest.raises(tts.TTSError, match="unknown"):
+        tts.pipeline("gpt-5")
+
+
+def test_speecht5_fine_tuning_lowers_its_loss_on_the_clips():
+    folder = data.make_speech(["slt"], n_sentences=3) / "slt"
+    clips = tts.transcribed_clips(folder)
+    assert len(clips) == 3 and clips[0][1] == data.sentences()[0]
+    models = tts.load_speecht5()
+    before = tts.speecht5_loss(models, clips)
+    assert tts.speecht5_loss(models, clips) == before          # the measurement itself is repeatable
+    result = tts.finetune_speecht5(models, clips, steps=25, lr=1e-3, progress=False)
+    after = tts.speecht5_loss(models, clips, speaker=result["speaker"])
+    assert after < 0.8 * before and len(result["losses"]) == 25
+    assert not np.allclose(result["speaker"], tts.speaker_xvector())               # the speaker was learnt
+
+
+def test_transcribed_clips_needs_text(tmp_path):
+    y, sr = tts.speak("Hello.")
+    audio.save(tmp_path / "a.wav", y, sr)
+    with pytest.raises(tts.TTSError, match="transcript"):
+        tts.transcribed_clips(tmp_path)
