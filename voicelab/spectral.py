@@ -370,7 +370,7 @@ def plot_spectrogram(S_db, sr: int, hop_length: int = 128, ax=None, title: str |
     if S_db.ndim != 2:
         raise SpectralError(f"S_db must be 2-D (n_rows, n_frames), got shape {S_db.shape}")
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 2.8))
+        _, ax = plt.subplots(figsize=(7, 2.2))
     seconds = S_db.shape[1] * hop_length / sr
     if y_axis == "hz":
         top = sr / 2000
