@@ -156,7 +156,10 @@ def frames_to_unit(S_db, floor_db: float = -80.0):
 
 
 def unit_to_frames(U, floor_db: float = -80.0) -> np.ndarray:
-    """Inverse of :func:`frames_to_unit`: ``(n_frames, n_mels)`` in [0, 1] -> dB ``(n_mels, n_frames)``."""
+    """Inverse of :func:`frames_to_unit`: ``(n_frames, n_mels)`` in [0, 1] -> dB ``(n_mels, n_frames)``.
+
+    Introduced in notebook 03.
+    """
     U = np.asarray(U.detach().cpu() if hasattr(U, "detach") else U, dtype=np.float64)
     return ((1.0 - U) * floor_db).T
 
@@ -272,14 +275,17 @@ def train_vae(model: VAE, X, epochs: int = 50, batch_size: int = 64, lr: float =
 
 @torch.no_grad()
 def encode(model: AE, X):
-    """Latent codes ``(n, latent_dim)`` of ``X`` (the mean for a VAE), without gradients."""
+    """Latent codes ``(n, latent_dim)`` of ``X`` (the mean for a VAE), without gradients. Notebook 03."""
     model.eval()
     return model.encode(torch.as_tensor(X, dtype=torch.float32))
 
 
 @torch.no_grad()
 def decode(model: AE, z, shape: tuple[int, ...] | None = None):
-    """Decode codes ``(n, latent_dim)`` to ``(n, *shape)`` (default ``(in_dim,)``), without gradients."""
+    """Decode codes ``(n, latent_dim)`` to ``(n, *shape)`` (default ``(in_dim,)``), without gradients.
+
+    Introduced in notebook 03.
+    """
     model.eval()
     z = torch.as_tensor(z, dtype=torch.float32).reshape(-1, model.latent_dim)
     return model.decode(z).reshape(len(z), *(shape or (model.in_dim,)))
@@ -302,7 +308,10 @@ def reconstruction_error(model: AE, X, target=None) -> float:
 
 
 def rms_error(a, b) -> float:
-    """Root-mean-square difference of two same-shaped tensors or arrays (e.g. noisy vs clean)."""
+    """Root-mean-square difference of two same-shaped tensors or arrays (e.g. noisy vs clean).
+
+    Introduced in notebook 03.
+    """
     a = torch.as_tensor(a, dtype=torch.float32)
     b = torch.as_tensor(b, dtype=torch.float32)
     if a.shape != b.shape:
@@ -353,6 +362,9 @@ def negative_elbo(model: VAE, X, n_samples: int = 8, seed: int = 0, loss: str = 
 
 
 def latent_grid(low: float = -2.0, high: float = 2.0, n: int = 10) -> np.ndarray:
-    """An ``(n * n, 2)`` grid of 2-D codes from ``low`` to ``high``, row by row (top row = high)."""
+    """An ``(n * n, 2)`` grid of 2-D codes from ``low`` to ``high``, row by row (top row: z2 = high).
+
+    Introduced in notebook 03, to draw what each region of a 2-D latent space decodes to.
+    """
     values = np.linspace(low, high, n)
     return np.array([[x, y] for y in values[::-1] for x in values], dtype=np.float32)

@@ -239,7 +239,7 @@ def train_classifier(X, y, hidden: tuple[int, ...] = (), epochs: int = 30, lr: f
 
 
 def predict(model, X) -> np.ndarray:
-    """Labels a model predicts for images ``X``: int64 array (n,).
+    """Labels a model predicts for images ``X``: int64 array (n,). Introduced in notebook 01.
 
     ``model`` is a :class:`Classifier` (torch) or anything with ``.predict(X)`` (such as
     :class:`ClassConditionalGaussian`).
@@ -252,7 +252,7 @@ def predict(model, X) -> np.ndarray:
 
 
 def accuracy(model, X, y) -> float:
-    """Fraction of images in ``X`` whose predicted label equals ``y`` (0..1)."""
+    """Fraction of images in ``X`` whose predicted label equals ``y`` (0..1). Notebook 01."""
     pred = predict(model, X)
     return float(np.mean(pred == _labels(y, len(pred))))
 

@@ -153,13 +153,13 @@ def to_db(S, ref: float | str = 1.0, amin: float = 1e-10, top_db: float | None =
 
 
 def frequencies(sr: int, n_fft: int) -> np.ndarray:
-    """Centre frequency in Hz of each STFT row: ``(1 + n_fft // 2,)``, from 0 to ``sr / 2``."""
+    """Centre frequency in Hz of each STFT row: ``(1 + n_fft // 2,)``, 0 to ``sr / 2``. Notebook 02."""
     _check_sr(sr)
     return np.arange(1 + n_fft // 2) * sr / n_fft
 
 
 def frame_times(n_frames: int, sr: int, hop_length: int = 128) -> np.ndarray:
-    """Time in seconds of each frame's centre: ``(n_frames,)``."""
+    """Time in seconds of each frame's centre: ``(n_frames,)``. Introduced in notebook 02."""
     _check_sr(sr)
     return np.arange(n_frames) * hop_length / sr
 
@@ -182,7 +182,7 @@ def hz_to_mel(f):
 
 
 def mel_to_hz(m):
-    """Mel -> hertz, the inverse of :func:`hz_to_mel`."""
+    """Mel -> hertz, the inverse of :func:`hz_to_mel`. Introduced in notebook 02."""
     return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
 
 
