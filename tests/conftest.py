@@ -16,3 +16,31 @@ def no_network(monkeypatch):
         return real_connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", local_only)
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory):
+    """One voicelab cache for the test run, so stand-ins and offline speech are built once."""
+    return tmp_path_factory.mktemp("voicelab-cache")
+
+
+@pytest.fixture
+def offline_quick(tmp_path, monkeypatch, shared_cache, no_network):
+    """QUICK mode, offline: voicelab's cache shared by the run, Hugging Face's per test, no internet."""
+    monkeypatch.setenv("VOICELAB_CACHE", str(shared_cache))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VOICELAB_QUICK", "1")
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run fastest on one torch thread (extra threads only wait on each other)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

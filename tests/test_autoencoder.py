@@ -6,15 +6,10 @@ import torch
 from voicelab import autoencoder as ae
 from voicelab import classic, digits
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 EPOCHS = 40          # as notebook 03 in QUICK mode; about a second per model on one thread
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -17,21 +17,7 @@ import torch
 from voicelab import cli, hub, svc
 from voicelab.errors import UnsafeModelError
 
-
-@pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory):
-    """One voicelab cache for the whole file, so the ContentVec stand-in is built once."""
-    return tmp_path_factory.mktemp("voicelab-cache")
-
-
-@pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch, shared_cache, no_network):
-    monkeypatch.setenv("VOICELAB_CACHE", str(shared_cache))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VOICELAB_QUICK", "1")
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("offline_quick")
 
 
 def _template() -> dict:

@@ -11,31 +11,7 @@ import pytest
 from voicelab import acoustic, audio, data, hub, tts
 from voicelab.errors import HubOfflineError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: on a shared 2-core machine, extra torch threads only wait on each other."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("voicelab-cache")
-
-
-@pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch, shared_cache, no_network):
-    monkeypatch.setenv("VOICELAB_CACHE", str(shared_cache))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VOICELAB_QUICK", "1")
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("offline_quick", "one_thread")
 
 
 @pytest.fixture(scope="module")

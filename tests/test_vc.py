@@ -8,16 +8,7 @@ from voicelab import audio, data, metrics, vc
 
 N_TRAIN, N_TEST = 20, 4
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The LSTM speaker encoder and the small MLP run fastest on one thread (and the CI box is shared)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
