@@ -438,6 +438,27 @@ def test_player_does_not_normalise_but_limits(tmp_path):
         audio.player(tone())
 
 
+def test_player_plays_a_stretch_at_a_chosen_rate():
+    y = np.concatenate([tone(1.0, amp=0.1), tone(1.0, amp=0.8)])       # quiet second, loud second
+    part, sr = _played(audio.player(y, SR, start=1.0, seconds=0.5))
+    assert sr == SR and len(part) == SR // 2 and np.max(np.abs(part)) > 0.7
+    low, sr = _played(audio.player(y, SR, rate=8000))
+    assert sr == 8000 and len(low) == 2 * 8000
+    with pytest.raises(AudioError, match="start"):
+        audio.player(y, SR, start=5.0)
+    with pytest.raises(ValueError, match="seconds"):
+        audio.player(y, SR, seconds=0)
+
+
+def test_listen_is_small_in_quick_mode_and_full_rate_in_full(monkeypatch):
+    monkeypatch.setenv("VOICELAB_QUICK", "1")
+    assert _played(audio.listen(tone(2.0), SR, seconds=1.0))[1] == audio.QUICK_PLAY_RATE
+    monkeypatch.setenv("VOICELAB_QUICK", "0")
+    monkeypatch.delenv("CI", raising=False)
+    y, sr = _played(audio.listen(tone(2.0), SR, seconds=1.0))
+    assert sr == SR and len(y) == SR
+
+
 def test_plot_waveform_has_a_time_axis_in_seconds():
     import matplotlib
 

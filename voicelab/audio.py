@@ -442,12 +442,14 @@ def loudness_normalize(y, sr: int, target_lufs: float = -23.0,
 
 # ----------------------------------------------------------------------------- notebooks
 
-def player(y_or_path, sr: int | None = None):
+def player(y_or_path, sr: int | None = None, *, start: float = 0.0, seconds: float | None = None,
+           rate: int | None = None):
     """An ``IPython.display.Audio`` player for an array ``y`` (with ``sr`` Hz) or a file path.
 
     Introduced in notebook 00. Uses ``normalize=False`` so quiet stays quiet and loudness
     differences are audible; audio beyond [-1, 1] is scaled down to fit (never up).
-    For a path, ``sr`` resamples; for an array, ``sr`` is required.
+    For a path, ``sr`` resamples; for an array, ``sr`` is required. ``start`` and
+    ``seconds`` (s) play only that stretch; ``rate`` (Hz) resamples before playing.
     """
     from IPython.display import Audio
 
@@ -462,12 +464,38 @@ def player(y_or_path, sr: int | None = None):
                              f"got shape {y.shape}.")
         if not np.isfinite(y).all():
             raise AudioError("Cannot play: y contains NaN or infinite samples.")
+    if start < 0 or (seconds is not None and seconds <= 0):
+        raise ValueError(f"player: start must be >= 0 and seconds > 0 (got {start}, {seconds})")
+    a = int(start * sr)
+    b = y.shape[-1] if seconds is None else a + int(seconds * sr)
+    y = y[..., a:b]
+    if y.size == 0:
+        raise AudioError(f"Cannot play: nothing left after start={start} s (the clip is shorter).")
+    if rate is not None and int(rate) != int(sr):
+        y, sr = resample(y, int(sr), int(rate)), int(rate)
     peak = float(np.max(np.abs(y)))
     if peak > 1.0:
         y = y / peak
     if y.ndim == 2 and y.shape[0] == 1:
         y = y[0]
     return Audio(data=y, rate=int(sr), normalize=False)
+
+
+#: Playback rate of :func:`listen` in QUICK mode (Hz): speech stays intelligible, files stay small.
+QUICK_PLAY_RATE = 8000
+
+
+def listen(y_or_path, sr: int | None = None, *, start: float = 0.0, seconds: float | None = None):
+    """A player for notebooks: :func:`player`, at 8 kHz in QUICK mode (full rate in FULL).
+
+    Introduced in notebook 00. Notebooks are committed with the outputs of a QUICK run and
+    every player is stored inside the file, so QUICK mode plays at :data:`QUICK_PLAY_RATE`
+    to keep them small. ``start``/``seconds`` choose a stretch (s).
+    """
+    from . import runtime
+
+    rate = QUICK_PLAY_RATE if runtime.is_quick() and (sr is None or sr > QUICK_PLAY_RATE) else None
+    return player(y_or_path, sr, start=start, seconds=seconds, rate=rate)
 
 
 def plot_waveform(y, sr: int, ax=None, title: str | None = None):

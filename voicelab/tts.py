@@ -207,14 +207,15 @@ def griffin_lim(S, n_iter: int = 32, seed: int = 0) -> np.ndarray:
     """
     import librosa
 
+    from . import spectral
+
     S = np.asarray(S, dtype=np.float32)
     if S.ndim != 2 or S.shape[1] != MEL["n_mels"]:
         raise ValueError(f"griffin_lim expects a (frames, {MEL['n_mels']}) log-mel array, got {S.shape}.")
     power = 10.0 ** S.T.astype(np.float64)
-    linear = librosa.util.nnls(_mel_basis(), power)
-    y = librosa.griffinlim(np.maximum(linear, 0.0), n_iter=n_iter, hop_length=MEL["hop_length"],
-                           win_length=MEL["win_length"], n_fft=MEL["n_fft"], window="hann",
-                           random_state=seed, init="random")
+    linear = np.maximum(librosa.util.nnls(_mel_basis(), power), 0.0)
+    y = spectral.griffin_lim(linear, MEL["hop_length"], n_iter=n_iter, seed=seed,
+                             win_length=MEL["win_length"])   # notebook 02's Griffin-Lim
     return y.astype(np.float32)
 
 
