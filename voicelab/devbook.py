@@ -43,8 +43,8 @@ __all__ = [
     "PHI", "PI", "RAMANUJAN", "ALPHA", "Constants", "BASELINE", "DEV_BOOK", "VARIANTS",
     "TrainConfig", "ConfigError", "CheckpointError", "History", "train", "fine_tune",
     "frozen_parts", "accuracy", "predict_proba", "load_best", "fit_generator", "make_synthetic",
-    "score_synthetic", "devbook_self_score", "AblationRun", "ablation", "compare", "ablation_table",
-    "format_table", "plot_ablation",
+    "score_synthetic", "devbook_self_score", "RecipeResult", "run_recipe", "format_recipe",
+    "AblationRun", "ablation", "compare", "ablation_table", "format_table", "plot_ablation",
 ]
 
 # ---------------------------------------------------------------------------- the "constants"
@@ -416,12 +416,14 @@ def fine_tune(model: nn.Module, train_set, val_set, config: TrainConfig, synthet
               start_from=None) -> History:
     """The dev book's fine-tuning step: start from trained weights, freeze, mix in synthetic data.
 
-    Introduced in notebook 13. Loads ``start_from`` (a ``best.safetensors`` or its folder) when
-    given, then calls :func:`train` with ``config`` (its ``finetune_type``/``freeze`` choose the
+    Introduced in notebook 13. Loads ``start_from`` (a ``best.safetensors``, its folder, or a
+    state dict) when given, then calls :func:`train` with ``config`` (its ``finetune_type``/``freeze`` choose the
     frozen parts; ``synthetic = (X_syn, y_syn, scores)`` from :func:`make_synthetic` and
     :func:`score_synthetic`). Use a ``ckpt_dir`` of its own, not the first training's.
     """
-    if start_from is not None:
+    if isinstance(start_from, Mapping):
+        model.load_state_dict(start_from)
+    elif start_from is not None:
         load_best(model, start_from)
     return train(model, train_set, val_set, config, synthetic=synthetic)
 
@@ -521,6 +523,80 @@ def devbook_self_score(X, seed: int = 0) -> torch.Tensor:
     flat = torch.as_tensor(X, dtype=torch.float32).flatten(1)
     noise = torch.randn(flat.shape, generator=torch.Generator().manual_seed(seed))
     return F.cosine_similarity(flat, noise, dim=1)
+
+
+# ---------------------------------------------------------------------------- the whole recipe
+
+
+@dataclass
+class RecipeResult:
+    """What :func:`run_recipe` measured. Accuracies are on the test set."""
+
+    history: History                 # the first training
+    acc_before: float                # after the first training, before fine-tuning
+    synthetic: tuple                 # (X_syn, y_syn, scores)
+    generator_loss: list[float]
+    fine: dict[str, list[float]]     # "real only" / "real + synthetic": one accuracy per seed
+    frozen: list[str]
+    effect: dict                     # compare(real + synthetic, real only)
+
+
+def run_recipe(make_model: Callable[[], nn.Module], train_set, val_set, test_set, config: TrainConfig,
+               finetune: TrainConfig, n_per_class: int = 20, generator_epochs: int = 30,
+               seeds=(0, 1, 2), progress: bool = True) -> tuple[nn.Module, RecipeResult]:
+    """The dev book's recipe in one call: train, make and score synthetic data, fine-tune twice.
+
+    Introduced in notebook 14 (notebook 13 takes the same steps one by one). Trains
+    ``make_model()`` with ``config`` (best epoch kept), measures it on ``test_set``, fits its
+    generator, makes ``n_per_class`` synthetic examples per class and scores them, then for
+    every seed fine-tunes a copy from the best weights with ``finetune`` twice: on real data
+    only (the control) and on real + synthetic data. Returns the trained model and a
+    :class:`RecipeResult`.
+    """
+    model = make_model()
+    history = train(model, train_set, val_set, dataclasses.replace(config, progress=progress))
+    start = copy.deepcopy(model.state_dict())
+    acc_before = accuracy(model, *test_set)
+    gen_loss = fit_generator(model, *train_set, epochs=generator_epochs, seed=config.seed,
+                             progress=progress)
+    X_syn, y_syn = make_synthetic(model, *train_set, n_per_class=n_per_class, seed=config.seed)
+    scores = score_synthetic(model, X_syn, y_syn)
+    fine = {"real only": [], "real + synthetic": []}
+    frozen: list[str] = []
+    for condition in fine:
+        for seed in seeds:
+            cfg = dataclasses.replace(finetune, seed=seed, progress=False,
+                                      synthetic_weight=finetune.synthetic_weight
+                                      if condition != "real only" else 0.0)
+            runtime.seed_everything(seed)
+            tuned = make_model()
+            frozen = fine_tune(tuned, train_set, val_set, cfg, synthetic=(X_syn, y_syn, scores),
+                               start_from=start).frozen
+            fine[condition].append(accuracy(tuned, *test_set))
+    return model, RecipeResult(history, acc_before, (X_syn, y_syn, scores), gen_loss, fine, frozen,
+                               compare(fine["real + synthetic"], fine["real only"]))
+
+
+def format_recipe(result: RecipeResult, min_score: float = 0.5) -> str:
+    """A few lines of text summarising a :class:`RecipeResult`, numbers to 2 decimals."""
+    import numpy as np
+
+    h = result.history
+    _, _, scores = result.synthetic
+    n_seeds = len(next(iter(result.fine.values())))
+    lines = [f"test accuracy after training: {result.acc_before:.2f} (best epoch {h.best_epoch} "
+             f"of {len(h.val_acc)}, validation {h.best_val_acc:.2f})",
+             f"synthetic examples: {len(scores)}, mean score {float(scores.mean()):.2f}, "
+             f"{int((scores >= min_score).sum())} with score >= {min_score}",
+             f"fine-tuned with {', '.join(p for p in result.frozen if p != 'generator') or 'nothing'} "
+             f"frozen, test accuracy over {n_seeds} seeds:"]
+    for condition, accs in result.fine.items():
+        sd = np.std(accs, ddof=1) if len(accs) > 1 else 0.0
+        lines.append(f"  {condition:18s} {np.mean(accs):.2f} ± {sd:.2f}")
+    e = result.effect
+    sd = "" if math.isnan(e["diff_sd"]) else f" ± {e['diff_sd']:.2f}"
+    lines.append(f"  synthetic effect   {e['diff']:+.2f}{sd} -> {e['verdict']}")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- ablation

@@ -325,8 +325,15 @@ class HubResNet(nn.Module):
     def __init__(self, folder, size: int = 64):
         super().__init__()
         from transformers import ResNetModel
+        from transformers.utils import logging as hf_logging
 
-        self.net = ResNetModel.from_pretrained(str(folder), use_safetensors=None)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()      # no "Loading weights" bar: the package prints nothing
+        try:
+            self.net = ResNetModel.from_pretrained(str(folder), use_safetensors=None)
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         self.out_dim = int(self.net.config.hidden_sizes[-1])
         self.size = size
         self.register_buffer("mean", torch.tensor(self.MEAN).view(1, 3, 1, 1), persistent=False)
@@ -418,7 +425,7 @@ class TextModel(_DevModel):
     Introduced in notebook 14. Input: (n, max_len) token ids, 0 = padding. Token and position
     embeddings of size ``dim``, then ``n_blocks`` blocks of [residual 1-D convolution (local
     patterns: "not good") -> :class:`Attention` (whole sentence, padding masked)], a mean over
-    the real tokens, and an MLP head. The generator outputs token logits for every position;
+    the real tokens, and an MLP head. Padding never changes the features. The generator outputs token logits for every position;
     ``as_input`` takes the most likely token.
     """
 
@@ -450,10 +457,10 @@ class TextModel(_DevModel):
         mask = mask | ~mask.any(dim=1, keepdim=True)  # an all-padding row attends to itself
         pos = torch.arange(tokens.shape[1], device=tokens.device)
         h = self.embedding["token"](tokens) + self.embedding["position"](pos)[None]
-        for block in self.blocks:
-            h = block["conv"](h.transpose(1, 2)).transpose(1, 2)
-            h = block["attention"](h, mask)
         m = mask.unsqueeze(-1).to(h.dtype)
+        for block in self.blocks:                # padding is zeroed before every convolution
+            h = block["conv"]((h * m).transpose(1, 2)).transpose(1, 2)
+            h = block["attention"](h, mask)
         return (h * m).sum(1) / m.sum(1)
 
     def as_input(self, out):
