@@ -311,8 +311,9 @@ def train(model: nn.Module, train_set, val_set, config: TrainConfig | None = Non
     With ``config.ckpt_dir``: after each epoch ``last.pt`` (weights, optimiser, schedule, random
     state, history) and, when validation accuracy improved, ``best.safetensors``. With
     ``resume=True`` an interrupted run continues where ``last.pt`` stopped and ends exactly as
-    an uninterrupted one would; a folder from a different run raises :class:`CheckpointError`.
-    With ``restore_best=True`` the model ends with its best weights.
+    an uninterrupted one would; a folder from a different run raises :class:`CheckpointError`;
+    ``resume=False`` starts over in that folder. With ``restore_best=True`` the model ends with
+    its best weights, in evaluation mode, every part trainable again.
     """
     from tqdm.auto import tqdm
 
@@ -417,9 +418,10 @@ def fine_tune(model: nn.Module, train_set, val_set, config: TrainConfig, synthet
     """The dev book's fine-tuning step: start from trained weights, freeze, mix in synthetic data.
 
     Introduced in notebook 13. Loads ``start_from`` (a ``best.safetensors``, its folder, or a
-    state dict) when given, then calls :func:`train` with ``config`` (its ``finetune_type``/``freeze`` choose the
-    frozen parts; ``synthetic = (X_syn, y_syn, scores)`` from :func:`make_synthetic` and
-    :func:`score_synthetic`). Use a ``ckpt_dir`` of its own, not the first training's.
+    state dict) when given, then calls :func:`train` with ``config`` (its ``finetune_type`` and
+    ``freeze`` choose the frozen parts; ``synthetic = (X_syn, y_syn, scores)`` from
+    :func:`make_synthetic` and :func:`score_synthetic`). Give it a ``ckpt_dir`` of its own, not
+    the first training's.
     """
     if isinstance(start_from, Mapping):
         model.load_state_dict(start_from)

@@ -425,8 +425,8 @@ class TextModel(_DevModel):
     Introduced in notebook 14. Input: (n, max_len) token ids, 0 = padding. Token and position
     embeddings of size ``dim``, then ``n_blocks`` blocks of [residual 1-D convolution (local
     patterns: "not good") -> :class:`Attention` (whole sentence, padding masked)], a mean over
-    the real tokens, and an MLP head. Padding never changes the features. The generator outputs token logits for every position;
-    ``as_input`` takes the most likely token.
+    the real tokens, and an MLP head; padding never changes the features. The generator outputs
+    token logits for every position; ``as_input`` takes the most likely token.
     """
 
     PARTS = ("embedding", "blocks", "head", "generator")
