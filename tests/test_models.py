@@ -5,7 +5,6 @@ sockets may only connect to localhost.
 """
 from __future__ import annotations
 
-import socket
 
 import pytest
 import torch
@@ -20,25 +19,6 @@ def one_thread():
     torch.manual_seed(0)
     yield
     torch.set_num_threads(old)
-
-
-@pytest.fixture
-def offline_sandbox(tmp_path, monkeypatch):
-    monkeypatch.setenv("VOICELAB_CACHE", str(tmp_path / "voicelab-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VOICELAB_QUICK", "1")
-    real_connect = socket.socket.connect
-
-    def local_only(sock, address):
-        host = address[0] if isinstance(address, tuple) else None
-        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"test tried to reach the network: {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", local_only)
-    return tmp_path
 
 
 def test_widths_double_or_follow_phi():
@@ -134,7 +114,7 @@ def test_padding_does_not_change_text_features():
     assert torch.allclose(a, b, atol=1e-6)    # padding is zeroed, masked and left out of the mean
 
 
-def test_resnet_backbone_loads_the_offline_stand_in(offline_sandbox):
+def test_resnet_backbone_loads_the_offline_stand_in(offline_quick):
     path = hub.fetch(models.RESNET18)
     assert hub.is_stand_in(path) and (path / "config.json").is_file()
     assert any(p.suffix == ".safetensors" for p in path.iterdir())
