@@ -36,7 +36,7 @@ from .errors import VoicelabError
 __all__ = [
     "EmbeddingError", "ANALOGIES", "toy_corpus", "cooccurrence", "ppmi", "ppmi_svd",
     "WordVectors", "analogy_accuracy", "GLOVE", "load_glove",
-    "speaker_embeddings", "untrained_speaker_encoder", "espeak_variant", "similarity_table",
+    "speaker_embeddings", "untrained_speaker_encoder", "ESPEAK_VARIANTS", "espeak_variant", "similarity_table",
     "speakers_separate", "project_2d", "CLAP", "load_clap", "clap_embed_text",
     "clap_embed_audio", "demo_sounds",
 ]
@@ -361,14 +361,21 @@ def untrained_speaker_encoder(seed: int = 0):
     return enc.eval()
 
 
+#: espeak-ng voices (language + variant) that notebook 06 compares. espeak-ng itself falls
+#: back silently to its default voice for a name it does not know, so only these are accepted.
+ESPEAK_VARIANTS = ("en-us+m1", "en-us+m3", "en-gb+m3", "en-us+f1", "en-us+f3")
+
+
 def espeak_variant(text: str, variant: str = "en-us+m3", sr: int = 16000):
-    """Speak ``text`` with an espeak-ng voice variant (``language+variant``); returns ``(y, sr)``.
+    """Speak ``text`` with an espeak-ng voice of :data:`ESPEAK_VARIANTS`; returns ``(y, sr)``.
 
     :mod:`voicelab.data` offers two espeak-ng voices; notebook 06 compares a few more.
     """
     from . import audio
     from .data import SynthesisError
 
+    if variant not in ESPEAK_VARIANTS:
+        raise EmbeddingError(f"unknown espeak-ng voice {variant!r}; choose one of {ESPEAK_VARIANTS}.")
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise SynthesisError("espeak-ng is not installed. Install it (Debian/Ubuntu/Colab: "

@@ -14,8 +14,9 @@ Generated images have no "right answer" to compare with, so notebooks 04 (GANs) 
   FID of image models does with an Inception network). 0 means the same statistics;
   lower is better.
 
-:func:`closer_to_digits` is the check both notebooks assert, and the unit tests run the
-same check on untrained models, where it must fail.
+:func:`closer_to_digits` is the check both notebooks assert (and :func:`refines` the one
+for shallow diffusion in notebook 05); the unit tests run the same checks on untrained
+models, where they must fail.
 
 Images are float tensors (n, 1, 8, 8) with values in [0, 1], as :mod:`voicelab.digits` gives.
 """
@@ -33,7 +34,7 @@ from .errors import VoicelabError
 from .torchutil import cpu_threads, seeded_module
 
 __all__ = ["Judge", "train_judge", "get_judge", "Score", "score", "frechet_distance",
-           "closer_to_digits", "JudgeError"]
+           "closer_to_digits", "refines", "JudgeError"]
 
 FEATURES = 64   #: size of the judge's feature vector
 
@@ -199,3 +200,18 @@ def closer_to_digits(samples, than, factor: float = 0.5, judge=None, reference=N
     a = samples if isinstance(samples, Score) else score(samples, judge=judge, reference=reference)
     b = than if isinstance(than, Score) else score(than, judge=judge, reference=reference)
     return a.frechet < factor * b.frechet and a.class_entropy >= math.log2(5)
+
+
+def refines(refined, coarse, labels, factor: float = 0.75, max_drop: float = 0.1,
+            judge=None, reference=None) -> bool:
+    """Notebook 05's claim about shallow diffusion: ``refined`` is a better version of ``coarse``.
+
+    ``refined`` and ``coarse`` are the same images (n, 1, 8, 8) before and after refinement,
+    ``labels`` (n,) the digits they should show. True when the refined images are closer to
+    real digits (Frechet distance below ``factor`` times the coarse images') *and* still
+    show the same digits (the judge's accuracy falls by at most ``max_drop``). Noise alone
+    can lower the distance of very blurry images a little, but it loses the digits.
+    """
+    a = score(refined, labels=labels, judge=judge, reference=reference)
+    b = score(coarse, labels=labels, judge=judge, reference=reference)
+    return a.frechet < factor * b.frechet and a.accuracy >= b.accuracy - max_drop
