@@ -25,6 +25,9 @@ def test_shapes_and_output_range():
 def test_losses_are_the_binary_cross_entropies_of_the_game():
     big, small = torch.full((4,), 20.0), torch.full((4,), -20.0)
     assert float(gan.d_loss(big, small)) < 1e-6              # D sure and right
+    # with label smoothing the best D can do on real digits is the entropy of 0.9
+    h = -(0.9 * torch.log(torch.tensor(0.9)) + 0.1 * torch.log(torch.tensor(0.1)))
+    assert float(gan.d_loss(torch.full((4,), 2.1972), small, real_label=0.9)) == pytest.approx(float(h), abs=1e-4)
     assert float(gan.d_loss(torch.zeros(4), torch.zeros(4))) == pytest.approx(2 * 0.6931, abs=1e-3)
     assert float(gan.g_loss(big)) < 1e-6 and float(gan.g_loss(small)) > 19
 

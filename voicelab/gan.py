@@ -49,23 +49,31 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Images (n, 1, 8, 8) -> logits (n,): > 0 means "real", < 0 "fake"."""
+    """Images (n, 1, 8, 8) -> logits (n,): > 0 means "real", < 0 "fake".
 
-    def __init__(self, hidden: int = 256):
+    Dropout (``dropout``, active in training only) keeps D from memorising the training
+    digits, which would leave G with nothing useful to learn from.
+    """
+
+    def __init__(self, hidden: int = 256, dropout: float = 0.3):
         super().__init__()
         self.net = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(64, hidden), nn.LeakyReLU(0.2),
-            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+            nn.Linear(64, hidden), nn.LeakyReLU(0.2), nn.Dropout(dropout),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Dropout(dropout),
             nn.Linear(hidden, 1))
 
     def forward(self, x):
         return self.net(x).squeeze(1)
 
 
-def d_loss(real_logits, fake_logits):
-    """Discriminator loss: -log D(x) - log(1 - D(G(z))), averaged (binary cross-entropy)."""
-    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+def d_loss(real_logits, fake_logits, real_label: float = 1.0):
+    """Discriminator loss: -log D(x) - log(1 - D(G(z))), averaged (binary cross-entropy).
+
+    ``real_label`` < 1 is one-sided label smoothing: D is asked to say 0.9 (say) on real
+    digits instead of 1, so it never becomes certain and G keeps a useful gradient.
+    """
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
             + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
 
 
@@ -99,13 +107,15 @@ def sample(G: Generator, n: int = 64, seed: int = 0) -> torch.Tensor:
 
 
 def train_gan(X, epochs: int = 100, z_dim: int = 16, hidden: int = 256, lr: float = 1e-3,
-              batch_size: int = 64, seed: int = 0, n_show: int = 16, device: str = "cpu",
-              G: Generator | None = None, D: Discriminator | None = None, progress: bool = True):
+              batch_size: int = 64, real_label: float = 0.9, seed: int = 0, n_show: int = 16,
+              device: str = "cpu", G: Generator | None = None, D: Discriminator | None = None,
+              progress: bool = True):
     """Train a GAN on images ``X`` (n, 1, 8, 8) in [0, 1]; returns ``(G, D, history)``.
 
-    Adam with beta1 = 0.5, the usual choice for GANs. Give ``G``/``D`` to continue
-    training them. ``history.samples`` holds ``n_show`` samples from the same fixed z
-    after every epoch. Deterministic on a CPU for a given ``seed``.
+    Adam with beta1 = 0.5, the usual choice for GANs; ``real_label`` as in :func:`d_loss`.
+    Give ``G``/``D`` to continue training them. ``history.samples`` holds ``n_show``
+    samples from the same fixed z after every epoch. Deterministic on a CPU for a given
+    ``seed`` (torch's global random state is left as it was).
     """
     from tqdm.auto import tqdm
 
@@ -125,7 +135,9 @@ def train_gan(X, epochs: int = 100, z_dim: int = 16, hidden: int = 256, lr: floa
     gen = torch.Generator().manual_seed(seed)
     fixed_z = torch.randn(n_show, G.z_dim, generator=gen).to(device)
     hist = History(steps_per_epoch=len(X) // batch_size)
-    with cpu_threads(1 if device == "cpu" else torch.get_num_threads()):
+    threads = 1 if device == "cpu" else torch.get_num_threads()
+    with cpu_threads(threads), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)   # D's dropout draws from torch's global generator
         for _ in tqdm(range(epochs), desc="GAN epochs", disable=not progress):
             order = torch.randperm(len(X), generator=gen)
             for start in range(0, hist.steps_per_epoch * batch_size, batch_size):
@@ -134,7 +146,7 @@ def train_gan(X, epochs: int = 100, z_dim: int = 16, hidden: int = 256, lr: floa
                 # 1. discriminator: real -> 1, fake -> 0 (fakes detached: G is not updated here)
                 fake = G(z)
                 real_logits, fake_logits = D(real), D(fake.detach())
-                loss_d = d_loss(real_logits, fake_logits)
+                loss_d = d_loss(real_logits, fake_logits, real_label)
                 opt_d.zero_grad()
                 loss_d.backward()
                 opt_d.step()
