@@ -340,7 +340,7 @@ def speaker_embeddings(clips, encoder=None) -> np.ndarray:
             from resemblyzer import preprocess_wav
         out = []
         for c in clips:
-            wav = preprocess_wav(metrics._clip(c, None if not isinstance(c, tuple) else c[1]))
+            wav = preprocess_wav(metrics._clip(c))   # 16 kHz mono, as metrics does it
             out.append(encoder.embed_utterance(wav).astype(np.float32))
         return np.stack(out)
 
@@ -543,7 +543,10 @@ def clap_embed_audio(model, processor, clips) -> np.ndarray:
         waves.append(audio.resample(y, int(sr), rate) if int(sr) != rate else y)
     if not waves:
         raise EmbeddingError("no clips given.")
-    inputs = processor(audio=waves, sampling_rate=rate, return_tensors="pt")
+    try:
+        inputs = processor(audio=waves, sampling_rate=rate, return_tensors="pt")
+    except (TypeError, ValueError):  # transformers < 4.46 called the argument `audios`
+        inputs = processor(audios=waves, sampling_rate=rate, return_tensors="pt")
     device = next(model.parameters()).device
     with torch.no_grad():
         return _pooled(model.get_audio_features(input_features=inputs["input_features"].to(device)))
