@@ -98,6 +98,9 @@ def test_speaker_claim_holds_for_the_pretrained_encoder_and_fails_untrained(spee
     E0 = em.speaker_embeddings(clips, encoder=em.untrained_speaker_encoder(seed=0))
     assert E0.shape == (12, 256)
     assert not em.speakers_separate(E0, labels)
+    ari, found = em.cluster_agreement(E, labels)
+    assert ari > 0.9 and len(found) == 12                      # k-means finds the speakers
+    assert em.cluster_agreement(E0, labels)[0] < 0.9           # ... not with random weights
     # labels that do not follow the voices fail too
     shuffled = [labels[(i * 5) % 12] for i in range(12)]
     assert not em.speakers_separate(E, shuffled)

@@ -13,7 +13,8 @@ similar things get nearby vectors, measured by **cosine similarity** (1 = same d
   :mod:`voicelab.hub` (FULL mode; offline a random stand-in of the same format).
 * **Speaker embeddings** from a pretrained speaker encoder (Resemblyzer's, the one
   :func:`voicelab.metrics.speaker_embedding` uses): :func:`speaker_embeddings`,
-  :func:`similarity_table`, :func:`speakers_separate`, :func:`project_2d`.
+  :func:`similarity_table`, :func:`speakers_separate`, :func:`cluster_agreement`,
+  :func:`project_2d`.
 * **A joint audio-text space**: CLAP (:func:`load_clap`, :func:`clap_embed_text`,
   :func:`clap_embed_audio`) puts sounds and their descriptions in one space.
 """
@@ -37,7 +38,7 @@ __all__ = [
     "EmbeddingError", "ANALOGIES", "toy_corpus", "cooccurrence", "ppmi", "ppmi_svd",
     "WordVectors", "analogy_accuracy", "GLOVE", "load_glove",
     "speaker_embeddings", "untrained_speaker_encoder", "ESPEAK_VARIANTS", "espeak_variant", "similarity_table",
-    "speakers_separate", "project_2d", "CLAP", "load_clap", "clap_embed_text",
+    "speakers_separate", "cluster_agreement", "project_2d", "CLAP", "load_clap", "clap_embed_text",
     "clap_embed_audio", "demo_sounds",
 ]
 
@@ -422,6 +423,28 @@ def speakers_separate(E, labels, margin: float = 0.1) -> bool:
     _, M = similarity_table(E, labels)
     off = M - np.diag(np.full(len(M), np.inf))
     return bool(np.all(np.diag(M) - off.max(1) >= margin))
+
+
+def cluster_agreement(E, labels, seed: int = 0) -> tuple[float, np.ndarray]:
+    """Cluster embeddings (n, d) with k-means, k = the number of distinct labels, without
+    looking at the labels; return ``(adjusted Rand index, cluster of each row)``.
+
+    The adjusted Rand index compares the clusters with the labels: 1 when they are the same
+    partition (whatever the cluster numbers), about 0 for a random one. Introduced in notebook 06.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    E = np.asarray(E, dtype=np.float64)
+    labels = list(labels)
+    if len(E) != len(labels):
+        raise EmbeddingError(f"{len(E)} embeddings but {len(labels)} labels.")
+    k = len(set(labels))
+    if not 2 <= k < len(E):
+        raise EmbeddingError(f"need at least 2 labels and more rows than labels; got {k} labels "
+                             f"for {len(E)} rows.")
+    found = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(E)
+    return float(adjusted_rand_score(labels, found)), found
 
 
 def project_2d(E) -> np.ndarray:
