@@ -1,0 +1,91 @@
+"""voicelab.diffusion: DDPM and shallow diffusion of notebook 05."""
+import pytest
+import torch
+from sklearn.decomposition import PCA
+
+from voicelab import diffusion as dm
+from voicelab import digits, judge
+from voicelab.torchutil import seeded_module
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = digits.load()
+    return digits.split(X, y, 0.2, seed=0)
+
+
+def test_schedules_remove_the_signal_step_by_step():
+    for sched in (dm.linear_schedule(100), dm.cosine_schedule(100)):
+        ab = sched.alpha_bars
+        assert sched.T == 100 and ab.shape == (100,)
+        assert bool((ab[1:] < ab[:-1]).all()) and 0 < float(ab[-1]) < 0.01 and float(ab[0]) > 0.99
+        snr = sched.signal_to_noise_db()
+        assert float(snr[0]) > 20 and float(snr[-1]) < -20
+    lin = dm.linear_schedule(1000)
+    assert float(lin.betas[0]) == pytest.approx(1e-4) and float(lin.betas[-1]) == pytest.approx(0.02)
+    with pytest.raises(dm.DiffusionError):
+        dm.linear_schedule(1)
+
+
+def test_forward_process_keeps_the_image_at_0_and_mixes_in_noise(data):
+    X = data[0][:512]
+    sched = dm.linear_schedule(100)
+    assert torch.allclose(dm.q_sample(X, 0, sched), X * 2 - 1)
+    eps = torch.randn(X.shape, generator=torch.Generator().manual_seed(0))
+    t = 30
+    ab = float(sched.alpha_bars[t - 1])
+    xt = dm.q_sample(X, t, sched, noise=eps)
+    assert torch.allclose(xt, ab ** 0.5 * (X * 2 - 1) + (1 - ab) ** 0.5 * eps, atol=1e-6)
+    xT = dm.q_sample(X, 100, sched, noise=eps)
+    assert torch.corrcoef(torch.stack([xT.flatten(), eps.flatten()]))[0, 1] > 0.99
+    with pytest.raises(dm.DiffusionError, match="0..100"):
+        dm.q_sample(X, 101, sched)
+    with pytest.raises(ValueError, match=r"\(n, 1, 8, 8\)"):
+        dm.q_sample(torch.zeros(3, 64), 1, sched)
+
+
+def test_denoiser_shapes_loss_falls_and_training_is_seeded(data):
+    sched = dm.linear_schedule(50)
+    net = dm.Denoiser(hidden=32, depth=1)
+    assert net(torch.randn(3, 1, 8, 8), torch.tensor([1, 5, 50])).shape == (3, 1, 8, 8)
+    m, losses = dm.train_ddpm(data[0], sched, steps=300, hidden=64, depth=2, seed=0, progress=False)
+    assert len(losses) == 300
+    assert sum(losses[-30:]) < 0.7 * sum(losses[:30])
+    m2, losses2 = dm.train_ddpm(data[0], sched, steps=300, hidden=64, depth=2, seed=0, progress=False)
+    assert losses == losses2
+    s = dm.sample(m, sched, 16, seed=2)
+    assert torch.equal(s, dm.sample(m2, sched, 16, seed=2))
+    assert s.shape == (16, 1, 8, 8) and float(s.min()) >= 0 and float(s.max()) <= 1
+    s3, trajectory = dm.sample(m, sched, 16, seed=2, keep_every=10)
+    assert torch.equal(s3, s)
+    assert [t for t, _ in trajectory] == [50, 40, 30, 20, 10, 0]
+    assert torch.equal(trajectory[-1][1], s)
+
+
+def test_shallow_diffusion_edges(data):
+    sched = dm.linear_schedule(50)
+    net = seeded_module(dm.Denoiser, 0, 32, 1)
+    coarse = data[2][:8]
+    assert torch.allclose(dm.shallow_diffusion(net, sched, coarse, 0), coarse, atol=1e-6)
+    out = dm.shallow_diffusion(net, sched, coarse, 10, seed=1)
+    assert out.shape == coarse.shape and torch.equal(out, dm.shallow_diffusion(net, sched, coarse, 10, seed=1))
+    with pytest.raises(dm.DiffusionError, match="0..50"):
+        dm.shallow_diffusion(net, sched, coarse, 51)
+
+
+def test_the_notebook_claims_fail_for_an_untrained_model_and_hold_after_training(data):
+    X_train, _, X_test, y_test = data
+    sched = dm.linear_schedule(50)
+    noise = torch.rand(300, 1, 8, 8, generator=torch.Generator().manual_seed(3))
+    untrained = seeded_module(dm.Denoiser, 0, 128, 3)
+    assert not judge.closer_to_digits(dm.sample(untrained, sched, 300, seed=1), than=noise)
+    # shallow diffusion of blurry digits (6 principal components): the untrained model loses them
+    pca = PCA(6, random_state=0).fit(X_train.flatten(1).numpy())
+    coarse = torch.tensor(pca.inverse_transform(pca.transform(X_test.flatten(1).numpy())),
+                          dtype=torch.float32).view(-1, 1, 8, 8).clamp(0, 1)
+    for k in (3, 5):
+        assert not judge.refines(dm.shallow_diffusion(untrained, sched, coarse, k, seed=1), coarse, y_test)
+    # the positive side: a briefly trained model (notebook 05 trains a larger one for longer,
+    # and asserts judge.refines there)
+    model, _ = dm.train_ddpm(X_train, sched, steps=1200, hidden=128, seed=0, progress=False)
+    assert judge.closer_to_digits(dm.sample(model, sched, 300, seed=1), than=noise)
