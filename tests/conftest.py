@@ -38,9 +38,7 @@ def offline_quick(tmp_path, monkeypatch, shared_cache, no_network):
 @pytest.fixture(scope="module")
 def one_thread():
     """Tiny models run fastest on one torch thread (extra threads only wait on each other)."""
-    import torch
+    from voicelab.torchutil import cpu_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with cpu_threads(1):
+        yield

@@ -27,6 +27,7 @@ import numpy as np
 from . import hub
 from . import text as textmod
 from .errors import VoicelabError
+from .torchutil import seeded
 
 __all__ = ["AcousticError", "Utterance", "tokens", "Vocabulary", "align", "mas",
            "AcousticModel", "train", "mel_error", "synthesize_mel"]
@@ -189,8 +190,7 @@ class AcousticModel:
                 layers += [nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2), nn.ReLU(), nn.Dropout(0.1)]
             return nn.Sequential(*layers)
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             self.net = nn.ModuleDict({
                 "embed": nn.Embedding(len(vocab), hidden, padding_idx=0),
                 "speaker": nn.Linear(spk_dim, hidden),
@@ -331,8 +331,7 @@ def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int 
         mask[b, :len(u.S)] = 1
     tok_mask = (ids > 0).float()
     log_target = torch.log(durs.float().clamp(min=1))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         opt = torch.optim.Adam(model.net.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
         model.net.train()

@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import VoicelabError
+from .torchutil import seeded
 
 __all__ = [
     "ClassConditionalGaussian", "Classifier", "train_classifier", "predict", "accuracy",
@@ -214,8 +215,7 @@ def train_classifier(X, y, hidden: tuple[int, ...] = (), epochs: int = 30, lr: f
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     g = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         model = Classifier(Xt.shape[1], int(yt.max()) + 1, hidden)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     losses = []

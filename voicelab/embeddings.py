@@ -33,6 +33,7 @@ import numpy as np
 
 from . import hub
 from .errors import VoicelabError
+from .torchutil import cpu_threads, seeded
 
 __all__ = [
     "EmbeddingError", "ANALOGIES", "toy_corpus", "cooccurrence", "ppmi", "ppmi_svd",
@@ -326,7 +327,6 @@ def speaker_embeddings(clips, encoder=None) -> np.ndarray:
     :func:`untrained_speaker_encoder`, with the same preprocessing.
     """
     from . import metrics
-    from .torchutil import cpu_threads
 
     clips = list(clips)
     if not clips:
@@ -355,8 +355,7 @@ def untrained_speaker_encoder(seed: int = 0):
     from . import metrics
 
     enc = copy.deepcopy(metrics._speaker_encoder())
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         for layer in (enc.lstm, enc.linear):
             layer.reset_parameters()
     return enc.eval()
@@ -496,8 +495,7 @@ def _write_clap_stand_in(folder: Path) -> None:
         audio_config=dict(patch_embeds_hidden_size=8, depths=(1, 1, 1, 1),
                           num_attention_heads=(1, 1, 1, 1), hidden_size=64),
         projection_dim=16)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+    with seeded(0):
         model = ClapModel(config)
     with _quiet_transformers():
         model.save_pretrained(folder, safe_serialization=True)

@@ -17,6 +17,7 @@ import string
 from pathlib import Path
 
 from . import hub
+from .torchutil import seeded
 
 __all__ = ["TEXT_MODEL", "CHAT_TEMPLATE", "load_text_model", "answer"]
 
@@ -64,8 +65,7 @@ def _write_text_model_stand_in(folder: Path) -> None:
                          max_position_embeddings=512, bos_token_id=vocab["<|im_start|>"],
                          eos_token_id=vocab["<|im_end|>"], pad_token_id=vocab["<|endoftext|>"],
                          tie_word_embeddings=False, initializer_range=0.5)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+    with seeded(0):
         model = LlamaForCausalLM(config)
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)

@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .errors import VoicelabError
-from .torchutil import cpu_threads, seeded_module
+from .torchutil import cpu_threads, seeded, seeded_module
 
 __all__ = ["Generator", "Discriminator", "d_loss", "g_loss", "History", "train_gan", "sample",
            "collapse", "diversity", "GANError"]
@@ -136,8 +136,7 @@ def train_gan(X, epochs: int = 100, z_dim: int = 16, hidden: int = 256, lr: floa
     fixed_z = torch.randn(n_show, G.z_dim, generator=gen).to(device)
     hist = History(steps_per_epoch=len(X) // batch_size)
     threads = 1 if device == "cpu" else torch.get_num_threads()
-    with cpu_threads(threads), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)   # D's dropout draws from torch's global generator
+    with cpu_threads(threads), seeded(seed):   # D's dropout draws from torch's global generator
         for _ in tqdm(range(epochs), desc="GAN epochs", disable=not progress):
             order = torch.randperm(len(X), generator=gen)
             for start in range(0, hist.steps_per_epoch * batch_size, batch_size):

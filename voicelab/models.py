@@ -31,6 +31,7 @@ from torch import nn
 
 from . import hub
 from .errors import VoicelabError
+from .torchutil import seeded
 
 __all__ = [
     "widths", "MultiScaleConv2d", "Attention", "ResidualBlock", "ConvGenerator",
@@ -354,8 +355,7 @@ def _write_resnet_stand_in(folder) -> None:
 
     config = ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
                           layer_type="basic")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+    with seeded(0):
         model = ResNetModel(config)
     model.save_pretrained(folder, safe_serialization=True)
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import hub, runtime
 from .errors import VoicelabError
+from .torchutil import seeded
 
 __all__ = [
     "MusicError", "midi_to_hz", "note_to_midi", "karplus_strong", "render", "TUNES", "parse_tune",
@@ -240,8 +241,7 @@ class MelodyModel:
                 # duration is predicted knowing the interval chosen (a two-step factorisation)
                 return self.head_step(out), self.head_dur(torch.cat([out, self.step(next_steps)], -1)), h
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             net = Net()
         net.eval()
         return cls(net, hidden)
@@ -308,8 +308,7 @@ def train_melody_model(tunes, *, steps: int = 300, hidden: int = 64, lr: float =
     opt = torch.optim.Adam(model.net.parameters(), lr=lr)
     losses = []
     model.net.train()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         g = torch.Generator().manual_seed(seed)
         for _ in tqdm(range(steps), desc="melody model", disable=not progress):
             rows = data[int(torch.randint(len(data), (1,), generator=g))]
@@ -396,8 +395,7 @@ def _write_musicgen_stand_in(folder: Path, melody: bool = False) -> None:
                                 decoder=decoder.to_dict())
         cls = MusicgenForConditionalGeneration
     processor.save_pretrained(folder)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+    with seeded(0):
         model = cls(config)
     model.generation_config = GenerationConfig(
         decoder_start_token_id=2048, pad_token_id=2048, bos_token_id=2048, do_sample=True,
@@ -486,8 +484,7 @@ def generate(models, prompts, *, seconds: float = 5.0, melody=None, guidance_sca
     if "input_features" in inputs and device.type == "cuda":
         inputs["input_features"] = inputs["input_features"].to(next(model.parameters()).dtype)
     frame_rate = model.config.audio_encoder.frame_rate
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    with seeded(seed), torch.no_grad():
         out = model.generate(**inputs, do_sample=True, guidance_scale=guidance_scale,
                              max_new_tokens=int(round(seconds * frame_rate)))
     return out[:, 0].float().cpu().numpy(), int(model.config.audio_encoder.sampling_rate)

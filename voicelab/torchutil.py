@@ -1,11 +1,9 @@
-"""Small PyTorch helpers shared by the course's own models (notebooks 04-06)."""
+"""Small PyTorch helpers shared by the course's own models. torch is imported on first use."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-import torch
-
-__all__ = ["cpu_threads", "seeded_module"]
+__all__ = ["cpu_threads", "seeded", "seeded_module"]
 
 
 @contextmanager
@@ -16,6 +14,8 @@ def cpu_threads(n: int = 1):
     small matrix products across threads costs more than it saves, and on a busy machine
     the threads wait for each other. One thread is several times faster for them.
     """
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -24,9 +24,19 @@ def cpu_threads(n: int = 1):
         torch.set_num_threads(before)
 
 
+@contextmanager
+def seeded(seed: int):
+    """Inside the block torch's (CPU) random numbers come from ``seed``; after it, torch's
+    global random state is what it was before (so seeding here does not disturb a caller)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def seeded_module(cls, seed: int, *args, **kwargs):
     """``cls(*args, **kwargs)`` with its random initial weights drawn from ``seed``, leaving
     torch's global random state as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return cls(*args, **kwargs)

@@ -26,6 +26,7 @@ import numpy as np
 from . import audio, hub, runtime
 from . import text as textmod
 from .errors import AudioError, VoicelabError
+from .torchutil import seeded
 
 __all__ = [
     "SR", "TTSError", "FLITE_VOICES", "speak", "trim", "silences", "MEL", "mel", "griffin_lim",
@@ -230,15 +231,6 @@ _STAND_IN_TEXT = ("the quick brown fox jumps over the lazy dog. pack my box with
                   "how vexingly quick daft zebras jump? 0123456789, ' - : ; \" ( )")
 
 
-def _seeded(seed: int = 0):
-    import torch
-
-    rng = torch.random.fork_rng(devices=[])
-    rng.__enter__()
-    torch.manual_seed(seed)
-    return rng
-
-
 def _write_speecht5_stand_in(folder: Path) -> None:
     """Tiny random SpeechT5ForTextToSpeech + its processor (a character SentencePiece model)."""
     import sentencepiece as spm
@@ -264,11 +256,8 @@ def _write_speecht5_stand_in(folder: Path) -> None:
                             conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
                             max_text_positions=600, max_speech_positions=1000,
                             encoder_layerdrop=0.0, decoder_layerdrop=0.0)
-    rng = _seeded(0)
-    try:
+    with seeded(0):
         SpeechT5ForTextToSpeech(config).save_pretrained(folder, safe_serialization=True)
-    finally:
-        rng.__exit__(None, None, None)
 
 
 def _write_hifigan_stand_in(folder: Path) -> None:
@@ -278,14 +267,11 @@ def _write_hifigan_stand_in(folder: Path) -> None:
 
     config = SpeechT5HifiGanConfig(upsample_initial_channel=32, resblock_kernel_sizes=(3,),
                                    resblock_dilation_sizes=((1, 3),))
-    rng = _seeded(0)
-    try:
+    with seeded(0):
         model = SpeechT5HifiGan(config)
         model.mean.copy_(torch.full_like(model.mean, -2.5))  # roughly the level of real log-mels
         model.scale.copy_(torch.ones_like(model.scale))
         model.save_pretrained(folder, safe_serialization=True)
-    finally:
-        rng.__exit__(None, None, None)
 
 
 def _write_xvector_stand_in(path: Path) -> None:
@@ -315,11 +301,8 @@ def _write_vits_stand_in(folder: Path) -> None:
                         duration_predictor_filter_channels=16, prior_encoder_num_flows=1,
                         prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
                         duration_predictor_num_flows=1, depth_separable_num_layers=1)
-    rng = _seeded(0)
-    try:
+    with seeded(0):
         VitsModel(config).save_pretrained(folder, safe_serialization=True)
-    finally:
-        rng.__exit__(None, None, None)
 
 
 #: SpeechT5 text-to-speech (Microsoft): text -> 80-band log-mel, conditioned on a speaker x-vector.
@@ -417,8 +400,7 @@ def speecht5_speak(text: str, models, speaker=None, *, seed: int = 0,
     device = next(model.parameters()).device
     emb = torch.as_tensor(spk)[None].to(device)
     pieces = []
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    with seeded(seed), torch.no_grad():
         for sentence in textmod.sentences(textmod.normalize(text), max_chars=max_chars):
             ids = processor(text=sentence, return_tensors="pt")["input_ids"].to(device)
             ids = ids[:, : model.config.max_text_positions]
@@ -470,8 +452,7 @@ def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
         raise TTSError("nothing to say: the text is empty.")
     device = next(model.parameters()).device
     inputs = tokenizer(textmod.normalize(text), return_tensors="pt").to(device)
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    with seeded(seed), torch.no_grad():
         y = model(**inputs).waveform[0]
     return y.float().cpu().numpy().astype(np.float32), int(model.config.sampling_rate)
 
@@ -600,8 +581,7 @@ def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speak
     opt = torch.optim.AdamW(params, lr=lr)
     losses = []
     model.train()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         g = torch.Generator().manual_seed(seed)
         for _ in tqdm(range(steps), desc="fine-tune SpeechT5", disable=not progress):
             out = model(**examples[int(torch.randint(len(examples), (1,), generator=g))],
@@ -629,8 +609,7 @@ def speecht5_loss(models, clips, speaker=None) -> float:
     total = []
     model.eval()
     # SpeechT5's decoder pre-net keeps its dropout on even in eval mode: seed it
-    with torch.no_grad(), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+    with torch.no_grad(), seeded(0):
         for example in _t5_examples(model, processor, clips):
             out = model(**example, speaker_embeddings=spk,
                         output_attentions=model.config.use_guided_attention_loss)
