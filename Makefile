@@ -9,7 +9,7 @@ RESEMBLYZER := resemblyzer>=0.1.4
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0
 
-.PHONY: setup system lab run test unit notebooks clean
+.PHONY: setup system browser lab run test unit notebooks clean
 
 setup: system $(STAMP)
 
@@ -25,6 +25,18 @@ system:
 	    echo "Missing programs:$$missing. Install them first, e.g. 'sudo apt-get install $(APT_PACKAGES)'," \
 	         "or 'conda env create -f environment.yml' (ffmpeg) + your system's espeak-ng and flite."; \
 	    exit 1; \
+	  fi; \
+	fi
+
+# Debian's Chromium for the app's browser test (tests/test_app_browser.py). Installed when we are
+# root with apt-get (as in CI); otherwise that one test is skipped and says why.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian package: chromium (for the browser test)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is not installed: the app's browser test will be skipped ('sudo apt-get install chromium')."; \
 	  fi; \
 	fi
 
@@ -50,7 +62,7 @@ run: setup
 	    --output-dir build/notebooks $(NOTEBOOKS)
 
 # Unit tests, then every notebook under nbval (outputs compared with the committed QUICK run).
-test: setup
+test: setup browser
 	$(QUICK_ENV) $(BIN)/python -m pytest -q tests
 	$(QUICK_ENV) $(BIN)/python -m pytest -q --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
