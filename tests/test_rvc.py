@@ -125,6 +125,8 @@ def test_build_index_reads_the_runs_features(tiny_run):
             for p in (tiny_run / "dataset" / "44k" / "slt").glob("*.data.pt"))
     assert (index.speaker, len(index), index.dim) == ("slt", n, 768)
     assert len(rvc.build_index(tiny_run, max_frames=50)) == 50
+    first = hub.load_weights(tiny_run / "dataset" / "44k" / "slt" / "slt_000.wav.data.pt")["content"]
+    assert len(rvc.build_index(tiny_run, exclude=["slt_000.wav"])) == n - first.shape[1]
     with pytest.raises(FileNotFoundError, match="'rms'"):
         rvc.build_index(tiny_run, speaker="rms")
 

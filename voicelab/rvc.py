@@ -229,12 +229,19 @@ class FeatureIndex:
                    k=int(meta.get("k", 8)))
 
 
+def _faiss():
+    """The faiss module, imported without its INFO lines about CPU instruction sets."""
+    try:
+        with _quiet():
+            import faiss
+    except ImportError as e:  # pragma: no cover - faiss-cpu is a dependency
+        raise RVCError("reading or writing an RVC .index file needs faiss (`pip install faiss-cpu`).") from e
+    return faiss
+
+
 def _faiss_vectors(path: Path) -> np.ndarray:
     """All vectors stored in a faiss index file (RVC's ``.index``): float32 ``(N, D)``."""
-    try:
-        import faiss
-    except ImportError as e:  # pragma: no cover - faiss-cpu is a dependency
-        raise RVCError(f"{path}: reading an RVC .index file needs faiss (`pip install faiss-cpu`).") from e
+    faiss = _faiss()
     if not path.is_file():
         raise hub.ModelFileNotFoundError(f"{path}: no such index file.")
     try:
@@ -249,14 +256,15 @@ def _faiss_vectors(path: Path) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
-def build_index(run_dir, speaker: str | None = None, *, max_frames: int = 50_000, k: int = 8,
-                seed: int = 0) -> FeatureIndex:
+def build_index(run_dir, speaker: str | None = None, *, exclude=(), max_frames: int = 50_000,
+                k: int = 8, seed: int = 0) -> FeatureIndex:
     """The retrieval index of a so-vits-svc run: its speaker's training features.
 
     Introduced in notebook 11. Reads the ContentVec features that ``svc pre-hubert`` stored
-    in ``RUN/dataset/44k/{speaker}/*.data.pt`` (opened weights-only). With more than
-    ``max_frames`` frames a seeded random subset is kept (RVC itself shrinks big indexes
-    with k-means).
+    in ``RUN/dataset/44k/{speaker}/*.data.pt`` (opened weights-only). ``exclude``: clip
+    names (e.g. ``"slt_000.wav"``) to leave out, so they can be used to measure. With more
+    than ``max_frames`` frames a seeded random subset is kept (RVC itself shrinks big
+    indexes with k-means).
     """
     from . import svc
 
@@ -268,8 +276,10 @@ def build_index(run_dir, speaker: str | None = None, *, max_frames: int = 50_000
         who = f" for speaker {speaker!r}" if speaker else ""
         raise FileNotFoundError(f"No prepared features{who} in {data}: run voicelab.svc.prepare "
                                 "(or train) on the run first.")
-    frames = []
+    frames, skip = [], {Path(name).name for name in exclude}
     for f in sorted(folders[0].glob("*.data.pt")):
+        if f.name.removesuffix(".data.pt") in skip:
+            continue
         content = hub.load_weights(f)["content"]
         frames.append(content.float().numpy().T)
     if not frames:
@@ -337,11 +347,12 @@ def write_tiny_model(folder, name: str = "model.pth", index_name: str | None = "
     RVC's inference format (``weight``, ``config``, ``sr``, ``f0``, ``version``, ``info``),
     the index a faiss flat index over ContentVec features of offline speech (speaker awb).
     """
-    import faiss
     import torch
     from huggingface_hub_rvc.core.models import SynthesizerTrnMs768NSFsid
 
     from . import data
+
+    faiss = _faiss()
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
