@@ -146,7 +146,7 @@ def test_svc_convert_blends_with_a_retrieval_index(tiny_run):
 # ---------------------------------------------------------------------------- models
 
 
-def test_hub_model_offline_is_a_stand_in_in_rvcs_own_layout(community):
+def test_hub_model_offline_is_a_stand_in_in_rvcs_own_layout(community, tmp_path):
     assert hub.is_stand_in(community.folder)
     assert (community.weights.name, community.index_path.name) == ("model.pth", "model.index")
     assert (community.version, community.sample_rate, community.f0, community.speakers) == \
@@ -154,8 +154,10 @@ def test_hub_model_offline_is_a_stand_in_in_rvcs_own_layout(community):
     assert community.index.dim == 768 and len(community.index) > 100
     raw = torch.load(community.weights, weights_only=True)
     assert set(raw) == {"weight", "config", "info", "sr", "f0", "version"}
-    assert rvc.is_rvc_model(community.folder) and not rvc.is_rvc_model(svc.write_tiny_model(
-        community.folder.parent / "svc-model-for-rvc-test", speakers=("slt",)))
+    assert rvc.is_rvc_model(community.folder) and rvc.is_rvc_model(community)
+    assert not rvc.is_rvc_model(svc.write_tiny_model(tmp_path / "svc", speakers=("slt",)))
+    hub.save_weights({"w": torch.zeros(2)}, tmp_path / "other" / "model.safetensors")
+    assert not rvc.is_rvc_model(tmp_path / "other")
     with pytest.raises(ValueError, match=".pth or .safetensors"):
         rvc.hub_model("someone/model", "model.onnx")
 

@@ -470,7 +470,15 @@ def is_rvc_model(path) -> bool:
         weights, _ = _rvc_files(path)
     except (VoicelabError, OSError):
         return False
-    return weights.suffix == ".pth" and not weights.name.startswith(("G_", "D_"))
+    if weights.suffix == ".safetensors":        # huggingface-hub-rvc's own format says so
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(weights), framework="pt") as f:
+                return "rvc" in (f.metadata() or {}).get("kind", "")
+        except Exception:
+            return False
+    return not weights.name.startswith(("G_", "D_"))
 
 
 def load(path) -> RVCModel:
