@@ -131,6 +131,14 @@ def test_build_index_reads_the_runs_features(tiny_run):
         rvc.build_index(tiny_run, speaker="rms")
 
 
+def test_build_index_keeps_one_copy_of_pre_huberts_repeated_frames(tmp_path):
+    folder = tmp_path / "dataset" / "44k" / "slt"
+    folder.mkdir(parents=True)
+    frames = torch.randn(768, 40)
+    torch.save({"content": torch.repeat_interleave(frames, 2, dim=1)}, folder / "a.wav.data.pt")
+    np.testing.assert_array_equal(rvc.build_index(tmp_path).features, frames.numpy().T)
+
+
 def test_svc_convert_blends_with_a_retrieval_index(tiny_run):
     from voicelab import audio
 

@@ -261,7 +261,8 @@ def build_index(run_dir, speaker: str | None = None, *, exclude=(), max_frames: 
     """The retrieval index of a so-vits-svc run: its speaker's training features.
 
     Introduced in notebook 11. Reads the ContentVec features that ``svc pre-hubert`` stored
-    in ``RUN/dataset/44k/{speaker}/*.data.pt`` (opened weights-only). ``exclude``: clip
+    in ``RUN/dataset/44k/{speaker}/*.data.pt`` (opened weights-only), one row per 20 ms
+    frame as in RVC's own index (pre-hubert's repeated rows dropped). ``exclude``: clip
     names (e.g. ``"slt_000.wav"``) to leave out, so they can be used to measure. With more
     than ``max_frames`` frames a seeded random subset is kept (RVC itself shrinks big
     indexes with k-means).
@@ -280,8 +281,9 @@ def build_index(run_dir, speaker: str | None = None, *, exclude=(), max_frames: 
     for f in sorted(folders[0].glob("*.data.pt")):
         if f.name.removesuffix(".data.pt") in skip:
             continue
-        content = hub.load_weights(f)["content"]
-        frames.append(content.float().numpy().T)
+        c = hub.load_weights(f)["content"].float().numpy().T
+        # pre-hubert repeats each 20 ms frame to the decoder's 11.6 ms frame rate: keep one copy
+        frames.append(c[np.r_[True, np.any(c[1:] != c[:-1], axis=1)]])
     if not frames:
         raise FileNotFoundError(f"No *.data.pt files in {folders[0]}: run svc pre-hubert first.")
     features = np.concatenate(frames)
