@@ -55,7 +55,8 @@ __all__ = [
     "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "read_losses", "train_cluster",
-    "load_cluster", "EXAMPLE_MODEL", "write_tiny_model", "hub_model", "run_folder", "example_run",
+    "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
+    "run_folder", "example_run",
     "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
 ]
 
@@ -66,6 +67,8 @@ CONTENTVEC_ID = "lengyue233/content-vec-best"
 _PRETRAINED_URL = ("https://huggingface.co/datasets/ms903/sovits4.0-768vec-layer12/resolve/main/"
                    "sovits_768l12_pre_large_320k/clean_{}_320000.pth")
 _CKPT = re.compile(r"([GD])_(\d+)\.pth")
+#: The generator's weights in an exported model folder (notebook 11), next to config.json.
+EXPORTED_WEIGHTS = "model.safetensors"
 
 
 class TrainError(VoicelabError, RuntimeError):
@@ -642,7 +645,8 @@ def find_model(model) -> tuple[Path, Path]:
 
     Introduced in notebook 10. A run folder is searched in ``logs/44k`` first; a model
     folder (e.g. downloaded from the Hub, as in the tutorial) holds ``config.json`` and
-    one or more ``G_*.pth``, of which the newest is used.
+    one or more ``G_*.pth``, of which the newest is used, or (a folder exported by
+    :func:`voicelab.share.export_space`, notebook 11) ``model.safetensors``.
     """
     model = Path(model)
     if model.is_file():
@@ -653,12 +657,14 @@ def find_model(model) -> tuple[Path, Path]:
         return model, config
     for folder in (_layout(model)["model"], model):
         ckpt = latest_checkpoint(folder, "G")
+        if ckpt is None and (folder / EXPORTED_WEIGHTS).is_file():
+            ckpt = folder / EXPORTED_WEIGHTS
         if ckpt is not None and (folder / "config.json").is_file():
             return ckpt, folder / "config.json"
     raise FileNotFoundError(
-        f"No so-vits-svc model in {model}: expected config.json and G_*.pth there or in "
-        f"{_layout(model)['model']}. Train one with voicelab.svc.train (notebook 09) or download "
-        "a model folder from the Hub.")
+        f"No so-vits-svc model in {model}: expected config.json and G_*.pth (or "
+        f"{EXPORTED_WEIGHTS}) there or in {_layout(model)['model']}. Train one with "
+        "voicelab.svc.train (notebook 09) or download a model folder from the Hub.")
 
 
 _MODEL_CACHE: dict = {}
@@ -702,8 +708,9 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
     file. ``speaker`` defaults to the model's first speaker. ``transpose`` shifts the pitch
     in semitones (+12 = an octave up). ``f0_method`` is one of :data:`F0_METHODS` (default
     "dio": fast; "crepe" is better and slow without a GPU). ``cluster`` (a file from
-    :func:`train_cluster`) with ``cluster_ratio`` in (0, 1] pulls the content features
-    towards the speaker's. ``out`` also writes the result there. Output length = input length.
+    :func:`train_cluster`, or a :class:`voicelab.rvc.FeatureIndex` for RVC-style retrieval,
+    notebook 11) with ``cluster_ratio`` in (0, 1] pulls the content features towards the
+    speaker's. ``out`` also writes the result there. Output length = input length.
     """
     import torch
     from . import audio
@@ -727,7 +734,12 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
             raise ValueError("convert(array, ...) needs sr= (the array's sampling rate in Hz).")
         y = audio.resample(np.asarray(source, dtype=np.float32), sr, target) if sr != target \
             else np.asarray(source, dtype=np.float32)
-    svc.cluster_model = load_cluster(cluster) if cluster is not None else None
+    if cluster is None:
+        svc.cluster_model = None
+    elif hasattr(cluster, "as_cluster_model"):      # a retrieval index (voicelab.rvc)
+        svc.cluster_model = cluster.as_cluster_model(speaker)
+    else:
+        svc.cluster_model = load_cluster(cluster)
     if cluster_ratio and svc.cluster_model is None:
         raise ValueError("cluster_ratio > 0 needs cluster= (a file made by train_cluster).")
     with _contentvec_cwd():  # content features come from the same ContentVec as training
