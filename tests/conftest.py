@@ -39,6 +39,13 @@ def offline_quick(tmp_path, monkeypatch, shared_cache, no_network):
     return tmp_path
 
 
+@pytest.fixture
+def offline_app(monkeypatch, no_network):
+    """QUICK mode, no internet, and no usage statistics from Gradio (they would only time out)."""
+    monkeypatch.setenv("VOICELAB_QUICK", "1")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """Tiny models run fastest on one torch thread (extra threads only wait on each other)."""

@@ -9,10 +9,7 @@ import soundfile
 from voicelab import app, audio, cli, data, metrics, svc
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, no_network):
-    monkeypatch.setenv("VOICELAB_QUICK", "1")
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+pytestmark = pytest.mark.usefixtures("offline_app")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -21,24 +20,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="needs Debian's chromium at /usr/bin/chromium "
-                                       "(apt-get install chromium)")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("VOICELAB_QUICK", "1")
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    real_connect = socket.socket.connect
-
-    def local_only(sock, address):
-        host = address[0] if isinstance(address, tuple) else None
-        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"test tried to reach the network: {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", local_only)
+pytestmark = [pytest.mark.usefixtures("offline_app"),
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at "
+                                 "/usr/bin/chromium (apt-get install chromium)")]
 
 
 def test_space_app_converts_an_upload_in_a_headless_browser(tiny_run, tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicelab import audio, cli, data, dataset
+from voicelab import audio, cli, data, dataset, files
 from voicelab.dataset import DatasetError
 from voicelab.errors import HubOfflineError
 
@@ -217,7 +217,7 @@ def test_interrupted_run_leaves_only_whole_clips(long_take, prepared, tmp_path, 
             raise OSError(28, "No space left on device")
         return None
 
-    monkeypatch.setattr(dataset, "_fsync", crash)
+    monkeypatch.setattr(files, "_fsync", crash)
     target = tmp_path / "run"
     (target / "alice").mkdir(parents=True)
     (target / "alice" / ".alice_0007.wav.x1.tmp").write_bytes(b"left by a killed run")

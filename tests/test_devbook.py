@@ -100,7 +100,7 @@ def test_training_learns_and_keeps_the_best_epoch(trained, sets):
     assert devbook.accuracy(fresh, *sets[1]) == pytest.approx(hist.best_val_acc)
     with pytest.raises(devbook.CheckpointError):
         devbook.load_best(models.ImageModel(10, models.SmallCNN(width=4)), hist.ckpt)
-    assert not list(hist.ckpt.parent.glob("*.part"))               # no temporary files left
+    assert not list(hist.ckpt.parent.glob(".*.tmp"))               # no temporary files left
 
 
 def test_resume_ends_exactly_like_an_uninterrupted_run(sets, tmp_path, monkeypatch):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 
 import numpy as np
 import pytest
@@ -12,19 +11,7 @@ import torch
 from voicelab import UnsafeModelError, app, data, hub, metrics, rvc, share, svc
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("VOICELAB_QUICK", "1")
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    real_connect = socket.socket.connect
-
-    def local_only(sock, address):
-        host = address[0] if isinstance(address, tuple) else None
-        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"test tried to reach the network: {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", local_only)
+pytestmark = pytest.mark.usefixtures("offline_app")
 
 
 @pytest.fixture(scope="module")

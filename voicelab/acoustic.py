@@ -175,7 +175,6 @@ class AcousticModel:
 
     def __init__(self, vocab: Vocabulary, speakers: dict[str, np.ndarray], hidden: int = 128,
                  n_mels: int = 80, seed: int = 0, kernel: int = 3):
-        torch = _torch()
         from torch import nn
 
         if kernel % 2 == 0 or kernel < 1:

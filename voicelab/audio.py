@@ -12,12 +12,10 @@ cannot open (m4a, aac, webm, opus ...) is decoded by an ``ffmpeg`` subprocess.
 from __future__ import annotations
 
 import base64
-import contextlib
 import difflib
 import io
 import os
 import shutil
-import stat
 import subprocess
 import tempfile
 import warnings
@@ -27,6 +25,7 @@ import numpy as np
 import soundfile as sf
 
 from .errors import AudioError
+from .files import atomic_path
 from .runtime import is_colab
 
 __all__ = [
@@ -291,38 +290,11 @@ def save(path, y, sr: int, *, subtype: str = "PCM_16") -> Path:
 
 
 def _atomic_write(p: Path, write) -> Path:
-    """Call ``write(fileobj)`` on a temp file next to ``p``, fsync it, then os.replace it onto ``p``."""
-    p.parent.mkdir(parents=True, exist_ok=True)
-    mode = _new_file_mode(p)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w+b") as f:
+    """Call ``write(fileobj)`` on a temp file next to ``p``, then rename it onto ``p`` (voicelab.files)."""
+    with atomic_path(p) as tmp:
+        with open(tmp, "wb") as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):            # make the rename itself durable (POSIX)
-        dir_fd = os.open(p.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
     return p
-
-
-def _new_file_mode(p: Path) -> int:
-    """Permissions for the written file: the old file's, else the usual 0o666 minus the umask."""
-    try:
-        return stat.S_IMODE(p.stat().st_mode)
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
 
 
 # ----------------------------------------------------------------------------- arrays

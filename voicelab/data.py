@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audio, runtime
+from . import audio, files, runtime
 from .errors import VoicelabError
 
 __all__ = ["Voice", "VOICES", "SPEAKERS", "sentences", "synthesize", "make_speech", "example"]
@@ -145,8 +145,4 @@ def example(spk: str = "slt", index: int = 0) -> Path:
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with open(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    Path(tmp).replace(path)
+    files.write_text(path, text)

@@ -30,14 +30,13 @@ import io
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from . import audio
+from . import audio, files
 from .errors import AudioError, HubOfflineError, VoicelabError
 
 __all__ = [
@@ -69,7 +68,6 @@ CLIPPED = 0.999                       # |sample| at or above this counts as clip
 SNR_CAP_DB = 60.0                     # digital silence would give an infinite SNR
 
 _CLIP_NAME = re.compile(r"^(?P<spk>.+)_(?P<n>\d{4})\.wav$")
-_fsync = os.fsync                     # tests replace this to simulate a crash mid-write
 
 
 class DatasetError(VoicelabError, ValueError):
@@ -356,7 +354,7 @@ class DatasetReport:
         """The report as JSON text; with ``path``, also written there atomically."""
         text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
         if path is not None:
-            _write_atomic(Path(path), text.encode("utf-8"))
+            files.write_bytes(Path(path), text.encode("utf-8"))
         return text
 
     @classmethod
@@ -573,23 +571,6 @@ def _inside(path: Path, folder: Path) -> bool:
 # ----------------------------------------------------------------------------- writing
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to a temp file next to ``path``, fsync, then os.replace (all or nothing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            _fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _wav_bytes(y, sr) -> bytes:
     buf = io.BytesIO()
     sf.write(buf, np.asarray(y, dtype=np.float32), int(sr), format="WAV", subtype="PCM_16")
@@ -601,7 +582,7 @@ def _write_clip(path: Path, y, sr) -> bool:
     data = _wav_bytes(y, sr)
     if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
         return False
-    _write_atomic(path, data)
+    files.write_bytes(path, data)
     return True
 
 

@@ -26,8 +26,6 @@ import dataclasses
 import difflib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -36,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import hub, runtime
+from . import files, hub, runtime
 from .errors import VoicelabError
 
 __all__ = [
@@ -224,18 +222,6 @@ def frozen_parts(model: nn.Module, config: TrainConfig) -> list[str]:
     return [p for p in parts if p in frozen]
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def load_best(model: nn.Module, ckpt) -> nn.Module:
     """Load weights saved by :func:`train` (``best.safetensors``, or a folder holding it).
 
@@ -391,7 +377,7 @@ def train(model: nn.Module, train_set, val_set, config: TrainConfig | None = Non
             else:
                 best_state = copy.deepcopy(model.state_dict())
         if last is not None:
-            _atomic_torch_save({
+            files.torch_save({
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict() if sched is not None else {},
                 "rng": torch.get_rng_state(), "fingerprint": fingerprint,

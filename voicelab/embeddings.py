@@ -350,8 +350,6 @@ def untrained_speaker_encoder(seed: int = 0):
     """Resemblyzer's encoder with fresh random weights: the control for notebook 06's claim."""
     import copy
 
-    import torch
-
     from . import metrics
 
     enc = copy.deepcopy(metrics._speaker_encoder())
@@ -477,7 +475,6 @@ def _quiet_transformers():
 
 def _write_clap_stand_in(folder: Path) -> None:
     """A tiny random CLAP (same classes and processor as the real one) and a 300-token BPE."""
-    import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor
     from transformers import RobertaTokenizerFast

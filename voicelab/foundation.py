@@ -40,7 +40,6 @@ def _write_text_model_stand_in(folder: Path) -> None:
     tokenizer.json, tokenizer_config.json ...), so ``AutoModelForCausalLM`` and
     ``AutoTokenizer`` load it exactly as they load SmolLM2. Seeded: always the same weights.
     """
-    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from . import runtime
+from . import files, runtime
 from .errors import ChecksumError, HubOfflineError, UnsafeModelError, VoicelabError
 
 __all__ = [
@@ -464,15 +464,8 @@ def save_weights(state_dict: Mapping[str, object], path: str | os.PathLike,
         elif ptr is not None:
             seen.add(ptr)
         tensors[key] = t
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=dict(metadata) if metadata else None)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with files.atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=dict(metadata) if metadata else None)
     return path
 
 

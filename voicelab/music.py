@@ -375,7 +375,6 @@ def _musicgen_configs(n_vocab: int, melody: bool):
 
 def _write_musicgen_stand_in(folder: Path, melody: bool = False) -> None:
     """Tiny random MusicGen (or MusicGen-melody) with real processor files and generation settings."""
-    import torch
     from transformers import (EncodecFeatureExtractor, GenerationConfig, MusicgenConfig,
                               MusicgenForConditionalGeneration, MusicgenMelodyConfig,
                               MusicgenMelodyFeatureExtractor, MusicgenMelodyForConditionalGeneration,

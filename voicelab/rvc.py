@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import hub, runtime
+from . import files, hub, runtime
 from .errors import UnsafeModelError, VoicelabError
 
 __all__ = [
@@ -364,7 +364,7 @@ def write_tiny_model(folder, name: str = "model.pth", index_name: str | None = "
     weights = {k: v.half() for k, v in net.state_dict().items() if not k.startswith("enc_q.")}
     ckpt = {"weight": weights, "config": list(_TINY_CONFIG), "info": "voicelab stand-in",
             "sr": "40k", "f0": 1, "version": "v2"}
-    _atomic_torch_save(ckpt, folder / name)
+    files.torch_save(ckpt, folder / name)
     if index_name:
         clips = sorted((data.make_speech(["awb"], n_sentences=3) / "awb").glob("*.wav"))
         vectors = np.concatenate([content_features(c) for c in clips])
@@ -372,19 +372,6 @@ def write_tiny_model(folder, name: str = "model.pth", index_name: str | None = "
         index.add(vectors)
         faiss.write_index(index, str(folder / index_name))
     return folder
-
-
-def _atomic_torch_save(obj, path: Path) -> None:
-    import torch
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1],

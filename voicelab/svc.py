@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import hub, runtime
+from . import files, hub, runtime
 from .dataset import DatasetError, check_trainable   # the data set rules (notebook 08)
 from .errors import VoicelabError
 
@@ -271,16 +271,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return files.write_json(path, data)
 
 
 # ---------------------------------------------------------------------------- data set
@@ -393,23 +384,14 @@ def prune_checkpoints(folder, keep: int = 2) -> list[Path]:
 
 def _place_pretrained(model_dir: Path) -> None:
     """FULL mode: G_0/D_0 from voicelab.hub, re-saved as weights-only dicts at iteration 0."""
-    import torch
-
     for asset, name in ((PRETRAINED_G, "G_0.pth"), (PRETRAINED_D, "D_0.pth")):
         dest = model_dir / name
         if dest.exists():
             continue
         ckpt = hub.load_weights(hub.fetch(asset))
         state = ckpt.get("model", ckpt)
-        fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=f".{name}.", suffix=".part")
-        os.close(fd)
-        try:
-            torch.save({"model": state, "iteration": 0, "optimizer": None,
-                        "learning_rate": 1e-4}, tmp)
-            os.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        files.torch_save({"model": state, "iteration": 0, "optimizer": None,
+                          "learning_rate": 1e-4}, dest)
 
 
 # ---------------------------------------------------------------------------- training
