@@ -42,3 +42,24 @@ def test_torch_save_opens_weights_only(tmp_path):
     path = files.torch_save({"model": {"w": torch.ones(2)}, "iteration": 3}, tmp_path / "G_3.pth")
     ckpt = torch.load(path, weights_only=True)
     assert ckpt["iteration"] == 3 and torch.equal(ckpt["model"]["w"], torch.ones(2))
+
+
+def test_a_folder_appears_whole_or_not_at_all(tmp_path):
+    out = tmp_path / "space"
+    with pytest.raises(RuntimeError):
+        with files.atomic_folder(out) as tmp:
+            (tmp / "model.safetensors").write_bytes(b"weights")
+            raise RuntimeError("interrupted before the model card")
+    assert list(tmp_path.iterdir()) == []
+    with files.atomic_folder(out) as tmp:
+        (tmp / "README.md").write_text("v1")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (out / "README.md").read_text() == "v1"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask          # not mkdtemp's 0o700
+    with pytest.raises(FileExistsError):
+        with files.atomic_folder(out):
+            pass
+    with files.atomic_folder(out, overwrite=True) as tmp:
+        (tmp / "README.md").write_text("v2")
+    assert (out / "README.md").read_text() == "v2" and len(list(tmp_path.iterdir())) == 1

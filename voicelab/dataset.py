@@ -546,15 +546,15 @@ def find_inputs(inputs, *, exclude=()) -> list[tuple[Path, str]]:
         if p.is_file():
             found.append((p, p.name))
             continue
-        files = sorted(f for f in p.rglob("*") if f.is_file()
-                       and f.suffix.lower() in AUDIO_SUFFIXES
-                       and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                       and not any(_inside(f, e) for e in exclude))
-        if not files:
+        audio_files = sorted(f for f in p.rglob("*") if f.is_file()
+                             and f.suffix.lower() in AUDIO_SUFFIXES
+                             and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                             and not any(_inside(f, e) for e in exclude))
+        if not audio_files:
             raise DatasetError(f"The folder '{p}' holds no audio files (looked for "
                                f"{', '.join(sorted(AUDIO_SUFFIXES))}). Put your recordings in "
                                "it, or pass the files themselves.")
-        found.extend((f, f.relative_to(p).as_posix()) for f in files)
+        found.extend((f, f.relative_to(p).as_posix()) for f in audio_files)
     if not found:
         raise DatasetError("No inputs given: pass at least one audio file or folder.")
     return found

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_bytes", "write_text", "write_json", "torch_save", "new_file_mode"]
+__all__ = ["atomic_path", "atomic_folder", "write_bytes", "write_text", "write_json", "torch_save", "new_file_mode"]
 
 _fsync = os.fsync   # tests replace this to simulate a crash in the middle of a write
 
@@ -89,3 +90,29 @@ def torch_save(obj, path) -> Path:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
     return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_folder(path, *, overwrite: bool = False):
+    """Yield a new temporary folder next to ``path``; fill it inside the block.
+
+    When the block ends normally the folder becomes ``path``: an existing ``path`` is
+    replaced only with ``overwrite=True`` (else :class:`FileExistsError` before anything is
+    written). When the block raises, the temporary folder is deleted and ``path`` is untouched.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite and (path.is_file() or any(path.iterdir())):
+        raise FileExistsError(f"{path} already exists and is not empty; choose a new folder "
+                              "or pass overwrite=True.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)          # mkdtemp makes it 0o700
+        if path.exists():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -103,66 +103,66 @@ def export_space(run_dir, out_dir, *, consent: str, licence: str = "cc-by-nc-4.0
     speaker = speaker or (speakers[0] if speakers else None)
     if speaker not in speakers:
         raise KeyError(f"speaker {speaker!r} is not in {config_path} (it has {', '.join(speakers)}).")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise ShareError(f"{out_dir} is not empty; choose a new folder or pass overwrite=True.")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise ShareError(f"{out_dir} is not empty; choose a new folder or pass overwrite=True.")
+    final = out_dir
+    # Everything is written into a temporary folder that becomes out_dir at the end, so an
+    # interrupted export leaves no half-written model folder (nor loses an older one).
+    with files.atomic_folder(final, overwrite=overwrite) as out_dir:
+        weights = hub.load_weights(ckpt)
+        state = weights.get("model", weights)
+        hub.save_weights(state, out_dir / "model.safetensors",
+                         metadata={"format": "so-vits-svc 4.0 generator", "exported_by": "voicelab",
+                                   "source_checkpoint": ckpt.name})
+        for key in ("training_files", "validation_files"):   # local paths of the training machine
+            if key in config.get("data", {}):
+                config["data"][key] = f"filelists/44k/{Path(config['data'][key]).name}"
+        config["model"]["pretrained"] = "none"
+        (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
-    weights = hub.load_weights(ckpt)
-    state = weights.get("model", weights)
-    hub.save_weights(state, out_dir / "model.safetensors",
-                     metadata={"format": "so-vits-svc 4.0 generator", "exported_by": "voicelab",
-                               "source_checkpoint": ckpt.name})
-    for key in ("training_files", "validation_files"):   # local paths of the training machine
-        if key in config.get("data", {}):
-            config["data"][key] = f"filelists/44k/{Path(config['data'][key]).name}"
-    config["model"]["pretrained"] = "none"
-    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        frames = None
+        if index:
+            try:
+                feature_index = rvc.build_index(run_dir, speaker)
+            except FileNotFoundError:
+                feature_index = None          # a model folder without its training features
+            if feature_index is not None:
+                feature_index.save(out_dir / "index.safetensors")
+                frames = len(feature_index)
+        train_clips = app.reference_clips(run_dir, speaker, n=10**6)
+        refs = train_clips[:max(0, int(n_reference))]
+        if refs:
+            (out_dir / "reference").mkdir()
+            for clip in refs:
+                shutil.copy2(clip, out_dir / "reference" / clip.name)
 
-    frames = None
-    if index:
-        try:
-            feature_index = rvc.build_index(run_dir, speaker)
-        except FileNotFoundError:
-            feature_index = None          # a model folder without its training features
-        if feature_index is not None:
-            feature_index.save(out_dir / "index.safetensors")
-            frames = len(feature_index)
-    train_clips = app.reference_clips(run_dir, speaker, n=10**6)
-    refs = train_clips[:max(0, int(n_reference))]
-    if refs:
-        (out_dir / "reference").mkdir()
-        for clip in refs:
-            shutil.copy2(clip, out_dir / "reference" / clip.name)
-
-    stand_in = hub.is_stand_in(hub.fetch(svc.CONTENTVEC))
-    info = {
-        "title": title or f"voicelab: {speaker}",
-        "speaker": speaker,
-        "model": "so-vits-svc 4.0 (so-vits-svc-fork)",
-        "source_checkpoint": ckpt.name,
-        "mode": runtime.detect().mode,
-        "content_encoder": svc.CONTENTVEC_ID,
-        "content_encoder_stand_in": stand_in,
-        "index_frames": frames,
-        "training_clips": len(train_clips),
-        "training_seconds": round(_durations(train_clips), 1),
-        "reference_clips": [f"reference/{c.name}" for c in refs],
-        "licence": licence,
-        "consent": consent,
-        "data": data_description,
-        "score_card": card.to_dict() if card is not None else None,
-    }
-    files = sorted(p for p in out_dir.rglob("*") if p.is_file())
-    info["sha256"] = {str(p.relative_to(out_dir)): hub.sha256sum(p) for p in files}
-    (out_dir / "voicelab.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    (out_dir / "README.md").write_text(model_card(info, card), encoding="utf-8")
-    (out_dir / "app.py").write_text(_APP_PY, encoding="utf-8")
-    (out_dir / "requirements.txt").write_text(
-        "# What the Space installs before it runs app.py (gradio itself comes with the Space).\n"
-        f"voicelab @ git+{REPO_URL}\n", encoding="utf-8")
-    return out_dir
+        stand_in = hub.is_stand_in(hub.fetch(svc.CONTENTVEC))
+        info = {
+            "title": title or f"voicelab: {speaker}",
+            "speaker": speaker,
+            "model": "so-vits-svc 4.0 (so-vits-svc-fork)",
+            "source_checkpoint": ckpt.name,
+            "mode": runtime.detect().mode,
+            "content_encoder": svc.CONTENTVEC_ID,
+            "content_encoder_stand_in": stand_in,
+            "index_frames": frames,
+            "training_clips": len(train_clips),
+            "training_seconds": round(_durations(train_clips), 1),
+            "reference_clips": [f"reference/{c.name}" for c in refs],
+            "licence": licence,
+            "consent": consent,
+            "data": data_description,
+            "score_card": card.to_dict() if card is not None else None,
+        }
+        written = sorted(p for p in out_dir.rglob("*") if p.is_file())
+        info["sha256"] = {str(p.relative_to(out_dir)): hub.sha256sum(p) for p in written}
+        (out_dir / "voicelab.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        (out_dir / "README.md").write_text(model_card(info, card), encoding="utf-8")
+        (out_dir / "app.py").write_text(_APP_PY, encoding="utf-8")
+        (out_dir / "requirements.txt").write_text(
+            "# What the Space installs before it runs app.py (gradio itself comes with the Space).\n"
+            f"voicelab @ git+{REPO_URL}\n", encoding="utf-8")
+    return final
 
 
 def model_card(info: dict, card=None) -> str:

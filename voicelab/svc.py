@@ -306,16 +306,16 @@ def prepare(dataset_dir, run_dir, speaker: str, *, f0_method: str = "dio",
         raise ValueError(f"f0_method={f0_method!r}; choose one of {', '.join(F0_METHODS)}.")
     quick = runtime.is_quick() if quick is None else quick
     dataset_dir, run_dir = Path(dataset_dir).absolute(), Path(run_dir).absolute()
-    files = check_trainable(dataset_dir, speaker)   # refuses what cannot train, saying why
+    clips = check_trainable(dataset_dir, speaker)   # refuses what cannot train, saying why
     paths = _layout(run_dir)
-    stamp = {"speaker": speaker, "files": _fingerprint(files), "f0_method": f0_method}
+    stamp = {"speaker": speaker, "files": _fingerprint(clips), "f0_method": f0_method}
     done = paths["stamp"].is_file() and _read_json(paths["stamp"]) == stamp
     if not done:
         for key in ("raw", "data", "lists"):
             shutil.rmtree(paths[key], ignore_errors=True)
         raw = paths["raw"] / speaker
         raw.mkdir(parents=True)
-        for p in files:
+        for p in clips:
             shutil.copy2(p, raw / p.name)
         # `svc pre-resample`, with its CLI's silence settings; one job: on 2 cores the
         # default (all cores, separate processes) is about 6x slower.
@@ -325,7 +325,7 @@ def prepare(dataset_dir, run_dir, speaker: str, *, f0_method: str = "dio",
         kept = sorted((paths["data"] / speaker).glob("*.wav"))
         if len(kept) < HOLD_OUT + 1:
             raise DatasetError(
-                f"After trimming silence only {len(kept)} of the {len(files)} clips in "
+                f"After trimming silence only {len(kept)} of the {len(clips)} clips in "
                 f"{dataset_dir / speaker} are at least 0.3 s long; so-vits-svc needs "
                 f"{HOLD_OUT + 1}. Check that the clips contain speech and are not silent.")
     # `svc pre-config`: file lists and the config from the 4.0v1 template
