@@ -17,6 +17,7 @@ offline rule live here and nowhere else:
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -366,7 +367,8 @@ def _stand_in_path(asset: Asset) -> Path:
     try:
         target = tmp if rel is None else tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        asset.stand_in(target)
+        with _no_progress_bars():   # a stand-in is built once; its "Writing shards" bar is noise
+            asset.stand_in(target)
         made = any(tmp.iterdir()) if rel is None else (target.exists() and (
             target.is_dir() or target.stat().st_size > 0))
         if not made:
@@ -386,6 +388,29 @@ def _stand_in_path(asset: Asset) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final if rel is None else final / rel
+
+
+@contextlib.contextmanager
+def _no_progress_bars():
+    """Switch off transformers' and huggingface_hub's progress bars inside the block."""
+    import huggingface_hub.utils as hf_utils
+
+    try:
+        from transformers.utils import logging as tf_logging
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        tf_logging = None
+    hf_was = not hf_utils.are_progress_bars_disabled()
+    tf_was = tf_logging is not None and tf_logging.is_progress_bar_enabled()
+    hf_utils.disable_progress_bars()
+    if tf_logging is not None:
+        tf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if hf_was:
+            hf_utils.enable_progress_bars()
+        if tf_was:
+            tf_logging.enable_progress_bar()
 
 
 # ---------------------------------------------------------------------------- checksums

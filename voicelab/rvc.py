@@ -33,6 +33,7 @@ import numpy as np
 
 from . import files, hub, runtime
 from .errors import UnsafeModelError, VoicelabError
+from .torchutil import seeded
 
 __all__ = [
     "RVCError", "F0_METHODS", "EXAMPLE_MODEL", "RMVPE", "FeatureIndex", "content_features",
@@ -349,7 +350,6 @@ def write_tiny_model(folder, name: str = "model.pth", index_name: str | None = "
     RVC's inference format (``weight``, ``config``, ``sr``, ``f0``, ``version``, ``info``),
     the index a faiss flat index over ContentVec features of offline speech (speaker awb).
     """
-    import torch
     from huggingface_hub_rvc.core.models import SynthesizerTrnMs768NSFsid
 
     from . import data
@@ -358,15 +358,15 @@ def write_tiny_model(folder, name: str = "model.pth", index_name: str | None = "
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with torch.random.fork_rng(devices=[]), _quiet():
-        torch.manual_seed(seed)
+    with seeded(seed), _quiet():
         net = SynthesizerTrnMs768NSFsid(*_TINY_CONFIG, is_half=False)
     weights = {k: v.half() for k, v in net.state_dict().items() if not k.startswith("enc_q.")}
     ckpt = {"weight": weights, "config": list(_TINY_CONFIG), "info": "voicelab stand-in",
             "sr": "40k", "f0": 1, "version": "v2"}
     files.torch_save(ckpt, folder / name)
     if index_name:
-        clips = sorted((data.make_speech(["awb"], n_sentences=3) / "awb").glob("*.wav"))
+        folder_awb = data.make_speech(["awb"], n_sentences=3) / "awb"   # the cache may hold more
+        clips = [folder_awb / f"awb_{i:03d}.wav" for i in range(3)]
         vectors = np.concatenate([content_features(c) for c in clips])
         index = faiss.IndexFlatL2(vectors.shape[1])
         index.add(vectors)

@@ -49,6 +49,7 @@ import numpy as np
 from . import files, hub, runtime
 from .dataset import DatasetError, check_trainable   # the data set rules (notebook 08)
 from .errors import VoicelabError
+from .torchutil import seeded
 
 __all__ = [
     "TrainResult", "TrainError", "DatasetError", "CONTENTVEC", "PRETRAINED_G", "PRETRAINED_D",
@@ -118,15 +119,13 @@ def _quiet():
 
 def _write_contentvec_stand_in(folder: Path) -> None:
     """A tiny random model shaped like ContentVec: 768-dim output, a 256-dim final_proj."""
-    import torch
     from transformers import HubertConfig
     from so_vits_svc_fork.utils import HubertModelWithFinalProj
 
     config = HubertConfig(hidden_size=768, num_hidden_layers=1, num_attention_heads=12,
                           intermediate_size=256, conv_dim=(32,) * 7, num_conv_pos_embeddings=16,
                           num_conv_pos_embedding_groups=16, classifier_proj_size=256)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+    with seeded(0):
         model = HubertModelWithFinalProj(config)
     model.save_pretrained(folder, safe_serialization=True)
 
@@ -526,12 +525,13 @@ def run_folder(speaker: str) -> Path:
     return Path("runs") / speaker
 
 
-def example_run(steps: int = 12) -> Path:
+def example_run(steps: int = 18) -> Path:
     """Notebook 09's QUICK run folder (speaker ``"slt"``, 10 offline sentences); trains it if missing.
 
     Introduced in notebook 10, so conversion can be shown without running notebook 09
     first (training takes about a minute on 2 CPU cores). The folder is
-    ``cache_dir()/runs/09_quick``, the data ``cache_dir()/runs/09_data``, as in notebook 09.
+    ``cache_dir()/runs/09_quick``, the data ``cache_dir()/runs/09_data``, as in notebook 09,
+    and 18 steps end at the same checkpoint name (``G_6.pth``) as notebook 09's run.
     """
     from . import data
 
@@ -586,8 +586,7 @@ def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed
     config["spk"] = {s: i for i, s in enumerate(speakers)}
     config["model"]["pretrained"] = "none"
     _write_json(folder / "config.json", config)
-    with torch.random.fork_rng(devices=[]), _quiet():
-        torch.manual_seed(seed)
+    with seeded(seed), _quiet():
         net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
                              config["train"]["segment_size"] // config["data"]["hop_length"],
                              **config["model"])
