@@ -9,7 +9,7 @@ RESEMBLYZER := resemblyzer>=0.1.4
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0
 
-.PHONY: setup system browser lab run test unit notebooks clean
+.PHONY: setup system browser lab run test unit test-numeric notebooks clean
 
 setup: system $(STAMP)
 
@@ -69,6 +69,11 @@ test: setup browser
 
 unit: setup
 	$(QUICK_ENV) $(BIN)/python -m pytest -q tests
+
+# The notebooks under nbval on three numeric paths of this CPU (native kernels, portable kernels,
+# one thread): a compared output must not depend on the machine (README, "Testing").
+test-numeric: setup
+	$(BIN)/python tests/numeric_paths.py
 
 # For developers: re-execute the notebooks in place in QUICK mode so their committed outputs are real.
 notebooks: setup
