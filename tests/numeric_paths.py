@@ -20,7 +20,7 @@ each result (differing fingerprints = a different numeric path).
 
     .venv/bin/python tests/numeric_paths.py --probe                  # fingerprints only (seconds)
     .venv/bin/python tests/numeric_paths.py                          # all paths, all notebooks
-    .venv/bin/python tests/numeric_paths.py --paths portable notebooks/04_gans.ipynb
+    .venv/bin/python tests/numeric_paths.py --paths portable,one-thread notebooks/04_gans.ipynb
 
 `make test-numeric` runs it for every path. Exit status 0 when every path passes.
 """
@@ -92,9 +92,14 @@ def run_notebooks(path: str, notebooks: list[str]) -> tuple[int, float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebooks to run (default: all)")
-    parser.add_argument("--paths", nargs="+", choices=list(PATHS), default=list(PATHS))
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help=f"comma-separated, from {', '.join(PATHS)} (default: all)")
     parser.add_argument("--probe", action="store_true", help="only print each path's fingerprints")
     args = parser.parse_args(argv)
+    args.paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    unknown = [p for p in args.paths if p not in PATHS]
+    if unknown:
+        parser.error(f"unknown numeric path(s) {', '.join(unknown)}; choose from {', '.join(PATHS)}")
     notebooks = args.notebooks or sorted(str(p.relative_to(ROOT))
                                          for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     probe(args.paths)
