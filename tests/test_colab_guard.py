@@ -15,6 +15,14 @@ sdist and that its build requirements resolve for Python 3.13, then stands in
 for it with a metadata-only wheel that carries the sdist's real requirements, so
 that everything else is resolved for real.
 
+This guard answers "does it install?" from metadata alone, installing nothing. Its
+behavioural half is `make colab` (run by `make test`): a real Python 3.13 venv
+started from the same preinstalled set (COLAB_PINS in the Makefile, kept equal
+to the one here by a test below), voicelab installed as the setup cell does,
+then notebooks 08-11 executed. What that run finds broken in a version pip
+picks for Colab goes into INCOMPATIBLE below with its reason, so that the
+resolution here fails at once if voicelab's requirements ever let it back in.
+
 PyPI unreachable: a failure when the CI environment variable is set, a skip
 otherwise. Run alone with `pytest -m network -rP tests/test_colab_guard.py`
 (-rP shows the timings).
@@ -27,6 +35,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -53,9 +62,11 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 PYPI_SIMPLE = "https://pypi.org/simple"
 
-# What a fresh Colab runtime has. Update together with the notebooks' install cell.
+# What a fresh Colab runtime has. Update together with the notebooks' install cell and the
+# Makefile's COLAB_PINS. torch and torchaudio are a matched pair there: PyPI's torchaudio 2.11.1
+# (2026-10) does not load with torch 2.11.0 (undefined symbol in libtorchaudio.so).
 COLAB_PYTHON = (3, 13)
-COLAB_PINS = ("torch==2.11.*", "torchaudio==2.11.*", "torchcodec==0.11.*", "numpy==2.1.*")
+COLAB_PINS = ("torch==2.11.0", "torchaudio==2.11.0", "torchcodec==0.11.*", "numpy==2.1.*")
 COLAB_GLIBC_MINOR = 35  # Ubuntu 22.04
 # pip does not widen manylinux_2_X to older glibc versions by itself, so list
 # them all (a manylinux_2_27-only wheel such as nvidia-cudnn's is otherwise
@@ -589,6 +600,16 @@ def test_pyproject_excludes_incompatible_releases():
         assert not req.specifier.contains(first_bad, prereleases=True), (
             f"pyproject.toml allows {req}, but {reason}. Keep {name} below {first_bad}."
         )
+
+
+def test_makefile_colab_job_starts_from_colab_pins():
+    """`make colab` (the behavioural half) installs the same preinstalled set this guard resolves."""
+    line = re.search(r"^COLAB_PINS\s*:=(.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert line, "The Makefile has no COLAB_PINS line (the preinstalled set of `make colab`)."
+    assert tuple(shlex.split(line[1])) == COLAB_PINS, (
+        f"The Makefile's COLAB_PINS ({line[1].strip()}) differ from {COLAB_PINS} here; "
+        "both describe a fresh Colab runtime."
+    )
 
 
 def test_full_wheel_fetches_ignores_metadata_lines():
