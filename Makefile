@@ -9,7 +9,7 @@ RESEMBLYZER := resemblyzer>=0.1.4
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0
 
-.PHONY: setup system browser lab run test unit test-numeric notebooks clean
+.PHONY: setup system browser lab run test unit test-numeric colab notebooks clean
 
 setup: system $(STAMP)
 
@@ -61,11 +61,13 @@ run: setup
 	$(QUICK_ENV) $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=600 \
 	    --output-dir build/notebooks $(NOTEBOOKS)
 
-# Unit tests, then every notebook under nbval (outputs compared with the committed QUICK run).
+# Unit tests, every notebook under nbval (outputs compared with the committed QUICK run), then
+# notebooks 08-11 on Colab's Python (colab, below).
 test: setup browser
 	$(QUICK_ENV) $(BIN)/python -m pytest -q tests
 	$(QUICK_ENV) $(BIN)/python -m pytest -q --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+	@$(MAKE) --no-print-directory colab
 
 unit: setup
 	$(QUICK_ENV) $(BIN)/python -m pytest -q tests
@@ -74,6 +76,63 @@ unit: setup
 # one thread): a compared output must not depend on the machine (README, "Testing").
 test-numeric: setup
 	$(BIN)/python tests/numeric_paths.py
+
+# Colab's Python: a Python 3.13 venv that starts from what a fresh Colab runtime has preinstalled,
+# installs voicelab as the notebooks' setup cell does (plain pip, the newest versions allowed, no
+# constraints file), then runs top to bottom, with a voicelab cache of its own, the notebooks that
+# separate (08), train (09) and convert (10 so-vits-svc, 11 RVC). --nbval-lax fails on any error or
+# failing assert but compares no outputs (versions differ). tests/test_colab_guard.py is the other
+# half: it resolves the same install without running it.
+# Python 3.13: PYTHON_COLAB if given, else pyenv's 3.13, else python3.13 on PATH.
+COLAB_VENV  := .venv-colab
+COLAB_BIN   := $(COLAB_VENV)/bin
+# Colab's preinstalled set; tests/test_colab_guard.py checks that its COLAB_PINS say the same.
+COLAB_PINS  := "torch==2.11.0" "torchaudio==2.11.0" "torchcodec==0.11.*" "numpy==2.1.*"
+COLAB_NOTEBOOKS := $(wildcard $(foreach n,08 09 10 11,notebooks/$(n)_*.ipynb))
+VOICELAB_FILES  := $(wildcard voicelab/*.py voicelab/*.txt voicelab/*.json)
+ifndef PYTHON_COLAB
+PYTHON_COLAB := $(shell PYENV_VERSION=3.13 pyenv which python3.13 2>/dev/null || \
+                  { python3.13 -c '' 2>/dev/null && command -v python3.13; })
+endif
+COLAB_HOWTO := install it (pyenv install 3.13) or set PYTHON_COLAB=/path/to/python3.13
+IN_CI := $(filter-out 0 false no off,$(CI))
+
+ifeq ($(strip $(PYTHON_COLAB)),)
+colab:
+ifeq ($(IN_CI),)
+	@echo "Colab check skipped: no python3.13 on this machine; $(COLAB_HOWTO)."
+else
+	@echo "Colab check failed: no python3.13 on this machine, and CI must run it; $(COLAB_HOWTO)." >&2
+	@exit 1
+endif
+else
+colab: $(COLAB_VENV)/.voicelab-installed
+	$(QUICK_ENV) VOICELAB_CACHE=$(CURDIR)/$(COLAB_VENV)/voicelab-cache $(COLAB_BIN)/python -m pytest -q \
+	    -p no:cacheprovider --nbval-lax --nbval-current-env $(COLAB_NOTEBOOKS)
+endif
+
+# A new pyproject.toml means a new Colab runtime: the venv is made again from nothing. Colab's
+# own packages come from PyPI through uv: from its cache, torch's 4.6 GB of CUDA libraries take
+# seconds (pip: minutes). Everything after them is plain pip, as on Colab.
+$(COLAB_VENV)/.colab-preinstalled: pyproject.toml
+	@"$(PYTHON_COLAB)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || \
+	  { echo "$(PYTHON_COLAB) is not a working Python 3.13; $(COLAB_HOWTO)." >&2; exit 1; }
+	rm -rf $(COLAB_VENV)
+	"$(PYTHON_COLAB)" -m venv $(COLAB_VENV)
+	$(COLAB_BIN)/python -m pip install -q --target $(COLAB_VENV)/uv uv
+	$(COLAB_VENV)/uv/bin/uv pip install -q --python $(COLAB_BIN)/python --upgrade-package pip \
+	    pip $(COLAB_PINS) ipykernel
+	touch $@
+
+# The setup cell's two installs (this checkout instead of the git URL), then the test tools.
+# pip builds a local folder in place: setuptools' build/lib would carry a deleted module along.
+$(COLAB_VENV)/.voicelab-installed: $(COLAB_VENV)/.colab-preinstalled $(VOICELAB_FILES)
+	rm -rf build/lib build/bdist.*
+	$(COLAB_BIN)/python -m pip install -q "voicelab @ file://$(CURDIR)"
+	$(COLAB_BIN)/python -m pip install -q --no-deps resemblyzer
+	$(COLAB_BIN)/python -m pip install -q "voicelab[test] @ file://$(CURDIR)"
+	$(COLAB_BIN)/python .ci/colab_versions.py $(COLAB_PINS)
+	touch $@
 
 # For developers: re-execute the notebooks in place in QUICK mode so their committed outputs are real.
 notebooks: setup

@@ -15,6 +15,14 @@ sdist and that its build requirements resolve for Python 3.13, then stands in
 for it with a metadata-only wheel that carries the sdist's real requirements, so
 that everything else is resolved for real.
 
+This guard answers "does it install?" from metadata alone, installing nothing. Its
+behavioural half is `make colab` (run by `make test`): a real Python 3.13 venv
+started from the same preinstalled set (COLAB_PINS in the Makefile, kept equal
+to the one here by a test below), voicelab installed as the setup cell does,
+then notebooks 08-11 executed. What that run finds broken in a version pip
+picks for Colab goes into INCOMPATIBLE below with its reason, so that the
+resolution here fails at once if voicelab's requirements ever let it back in.
+
 PyPI unreachable: a failure when the CI environment variable is set, a skip
 otherwise. Run alone with `pytest -m network -rP tests/test_colab_guard.py`
 (-rP shows the timings).
@@ -27,6 +35,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -53,9 +62,11 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 PYPI_SIMPLE = "https://pypi.org/simple"
 
-# What a fresh Colab runtime has. Update together with the notebooks' install cell.
+# What a fresh Colab runtime has. Update together with the notebooks' install cell and the
+# Makefile's COLAB_PINS. torch and torchaudio are a matched pair there: PyPI's torchaudio 2.11.1
+# (2026-10) does not load with torch 2.11.0 (undefined symbol in libtorchaudio.so).
 COLAB_PYTHON = (3, 13)
-COLAB_PINS = ("torch==2.11.*", "torchaudio==2.11.*", "torchcodec==0.11.*", "numpy==2.1.*")
+COLAB_PINS = ("torch==2.11.0", "torchaudio==2.11.0", "torchcodec==0.11.*", "numpy==2.1.*")
 COLAB_GLIBC_MINOR = 35  # Ubuntu 22.04
 # pip does not widen manylinux_2_X to older glibc versions by itself, so list
 # them all (a manylinux_2_27-only wheel such as nvidia-cudnn's is otherwise
@@ -74,6 +85,17 @@ SOURCE_BUILDS_ON_COLAB = {
     ),
 }
 
+# Releases the course does not run with, from the first one on (found by `make colab`), and why.
+# pyproject.toml bounds each one; the tests below check that the bound is there and holds on Colab.
+INCOMPATIBLE = {
+    "librosa": (
+        "1.0",
+        "librosa 1.0 removed get_duration(filename=), which so-vits-svc-fork 4.2.30's pre-config "
+        "calls (notebooks 09 and 10 stop with a TypeError)",
+    ),
+}
+
+TOP_UP_ROUNDS = 3  # resolutions of what only Python 3.13 needs (each may need more)
 DRY_RUN_LIMIT_S = 180  # the whole resolution; it reads metadata only
 BIG_FETCH_BYTES = 1_000_000  # a full wheel at least this big means pip fetched more than metadata
 PIP_TIMEOUT_S = 600
@@ -217,13 +239,31 @@ def marker_gaps(report: dict, top_level: list[str]) -> list[str]:
     the test runs on 3.11. This walks the resolved metadata again with Colab's
     marker values and lists what is missing or at a wrong version.
     """
+    return sorted({
+        f"{name} {version} needs {line!r} on Colab; the resolution has {have or 'nothing'}"
+        for name, version, line, have in _unsatisfied_on_colab(report, top_level)
+    })
+
+
+def colab_only_requirements(report: dict, top_level: list[str]) -> list[str]:
+    """The requirements behind :func:`marker_gaps`, markers dropped, ready to resolve."""
+    out = set()
+    for _, _, line, _ in _unsatisfied_on_colab(report, top_level):
+        req = Requirement(line)
+        req.marker = None
+        out.add(str(req))
+    return sorted(out)
+
+
+def _unsatisfied_on_colab(report: dict, top_level: list[str]):
+    """(name, version, requirement line, resolved version or None) for each gap."""
     host, colab = report["environment"], colab_marker_env()
     items = {canonicalize_name(i["metadata"]["name"]): i for i in report["install"]}
     extras: dict[str, set[str]] = {name: set() for name in items}
     for line in top_level:
         req = Requirement(line)
         extras.setdefault(canonicalize_name(req.name), set()).update(req.extras)
-    gaps: set[str] = set()
+    gaps = []
     changed = True
     while changed:  # extras requested deeper down can switch on more requirements
         changed = False
@@ -243,11 +283,8 @@ def marker_gaps(report: dict, top_level: list[str]) -> list[str]:
                     have = items.get(dep_name)
                     version = have and Version(have["metadata"]["version"])
                     if version is None or not dep.specifier.contains(version, prereleases=True):
-                        gaps.add(
-                            f"{name} {item['metadata']['version']} needs {line!r} on Colab; "
-                            f"the resolution has {version or 'nothing'}"
-                        )
-    return sorted(gaps)
+                        gaps.append((name, item["metadata"]["version"], line, version))
+    return gaps
 
 
 def _pyproject_requirements() -> list[str]:
@@ -390,11 +427,36 @@ def colab(tmp_path_factory):
         work, "colab", top_level,
         ["-c", str(work / "colab-constraints.txt"), "--find-links", str(links), *fetch_args],
     )
+    # pip applied its own Python's markers, so what only 3.13 needs is not in the resolution
+    # (librosa 0.11 needs `standard-aifc; python_version >= "3.13"`). Resolve that next to
+    # the rest, which is held at its resolved versions, until nothing is missing.
+    report, top_up, added = main.report, None, []
+    for round_ in range(1, TOP_UP_ROUNDS + 1):
+        missing = colab_only_requirements(report, top_level) if report else []
+        if not missing:
+            break
+        held = [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in report["install"]]
+        constraints = work / f"colab-held-{round_}.txt"
+        constraints.write_text("\n".join(list(COLAB_PINS) + held) + "\n")
+        top_up = _dry_run(
+            work, f"colab-top-up-{round_}", missing,
+            ["-c", str(constraints), "--find-links", str(links), *fetch_args],
+        )
+        if not top_up.report:
+            break
+        have = {canonicalize_name(i["metadata"]["name"]) for i in report["install"]}
+        new = [i for i in top_up.report["install"]
+               if canonicalize_name(i["metadata"]["name"]) not in have]
+        if not new:
+            break
+        report = {**report, "install": report["install"] + new}
+        added += [i["metadata"]["name"] for i in new]
     resolved = {}
-    if main.report:
-        resolved = {canonicalize_name(i["metadata"]["name"]): i for i in main.report["install"]}
+    if report:
+        resolved = {canonicalize_name(i["metadata"]["name"]): i for i in report["install"]}
     return types.SimpleNamespace(
-        main=main, sources=sources, resolved=resolved, top_level=top_level, pep658=pep658
+        main=main, report=report, top_up=top_up, added=added, sources=sources,
+        resolved=resolved, top_level=top_level, pep658=pep658,
     )
 
 
@@ -457,9 +519,16 @@ def test_colab_dry_run_reads_only_metadata(colab):
 
 @pytest.mark.network
 def test_colab_markers_hold_for_python_313(colab):
-    if not colab.main.report:
+    if not colab.report:
         pytest.fail("no resolution to check; see test_colab_install_resolves")
-    gaps = marker_gaps(colab.main.report, colab.top_level)
+    if colab.top_up:
+        print(f"Only Python 3.13 needs {', '.join(colab.added) or 'nothing more'} "
+              f"(last resolved in {colab.top_up.seconds:.1f} s)")
+        assert colab.top_up.proc.returncode == 0, (
+            "What only Python 3.13 needs does not install next to the rest. pip said:\n"
+            + _tail(colab.top_up.proc)
+        )
+    gaps = marker_gaps(colab.report, colab.top_level)
     assert not gaps, (
         "Requirements that only Python 3.13 sees are not satisfied:\n  " + "\n  ".join(gaps)
     )
@@ -507,7 +576,42 @@ def test_source_build_requirements_resolve_on_colab(colab, name):
     print(f"{name} build requirements resolve for Colab in {build.seconds:.1f} s")
 
 
+@pytest.mark.network
+@pytest.mark.parametrize("name", sorted(INCOMPATIBLE))
+def test_colab_install_avoids_incompatible_releases(colab, name):
+    if not colab.resolved:
+        pytest.fail("no resolution to check; see test_colab_install_resolves")
+    assert name in colab.resolved, f"{name} is not in the Colab resolution; update INCOMPATIBLE."
+    first_bad, reason = INCOMPATIBLE[name]
+    version = Version(colab.resolved[name]["metadata"]["version"])
+    print(f"Colab resolves {name} {version} (incompatible from {first_bad} on)")
+    assert version < Version(first_bad), (
+        f"On Colab, pip would install {name} {version}, but {reason}. "
+        f"pyproject.toml must keep {name} below {first_bad}."
+    )
+
+
 # ------------------------------------------- offline tests of the helpers
+def test_pyproject_excludes_incompatible_releases():
+    reqs = {canonicalize_name(r.name): r for r in map(Requirement, _pyproject_requirements())}
+    for name, (first_bad, reason) in INCOMPATIBLE.items():
+        req = reqs.get(name)
+        assert req is not None, f"pyproject.toml no longer requires {name}; update INCOMPATIBLE."
+        assert not req.specifier.contains(first_bad, prereleases=True), (
+            f"pyproject.toml allows {req}, but {reason}. Keep {name} below {first_bad}."
+        )
+
+
+def test_makefile_colab_job_starts_from_colab_pins():
+    """`make colab` (the behavioural half) installs the same preinstalled set this guard resolves."""
+    line = re.search(r"^COLAB_PINS\s*:=(.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert line, "The Makefile has no COLAB_PINS line (the preinstalled set of `make colab`)."
+    assert tuple(shlex.split(line[1])) == COLAB_PINS, (
+        f"The Makefile's COLAB_PINS ({line[1].strip()}) differ from {COLAB_PINS} here; "
+        "both describe a fresh Colab runtime."
+    )
+
+
 def test_full_wheel_fetches_ignores_metadata_lines():
     log = (
         "Collecting torch==2.11.*\n"

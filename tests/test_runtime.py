@@ -109,6 +109,15 @@ def test_cache_dir_honours_env(clean_env, tmp_path):
     assert (tmp_path / "my cache").is_dir()
 
 
+def test_cache_dir_is_absolute_when_set_relative(clean_env, tmp_path):
+    # svc.prepare reads the cache from inside a temporary folder (pre-hubert): a relative
+    # path handed out before that would point somewhere else there.
+    clean_env.chdir(tmp_path)
+    clean_env.setenv("VOICELAB_CACHE", "cache")
+    path = runtime.cache_dir()
+    assert path.is_absolute() and path == tmp_path / "cache" and path.is_dir()
+
+
 def test_seed_everything_repeats():
     runtime.seed_everything(123)
     a = (random.random(), np.random.rand(), torch.rand(1).item())

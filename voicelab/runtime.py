@@ -85,9 +85,13 @@ def pick(quick, full):
 
 
 def cache_dir() -> Path:
-    """Folder for downloads and generated data: ``$VOICELAB_CACHE`` or ``~/.cache/voicelab``."""
+    """Folder for downloads and generated data: ``$VOICELAB_CACHE`` or ``~/.cache/voicelab``.
+
+    Always an absolute path: a relative ``$VOICELAB_CACHE`` is taken from the working folder
+    now, so code that changes folders later (so-vits-svc's pre-hubert) still finds it.
+    """
     root = os.environ.get("VOICELAB_CACHE") or Path.home() / ".cache" / "voicelab"
-    path = Path(root).expanduser()
+    path = Path(root).expanduser().absolute()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
