@@ -8,8 +8,9 @@ APT_PACKAGES := ffmpeg espeak-ng flite libsndfile1
 RESEMBLYZER := resemblyzer>=0.1.4
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0
+THREADS := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=$${MKL_NUM_THREADS:-1}
 
-.PHONY: setup system browser lab run test unit test-numeric colab notebooks clean
+.PHONY: setup system browser lab run test course unit test-numeric colab notebooks clean
 
 setup: system $(STAMP)
 
@@ -61,13 +62,18 @@ run: setup
 	$(QUICK_ENV) $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=600 \
 	    --output-dir build/notebooks $(NOTEBOOKS)
 
-# Unit tests, every notebook under nbval (outputs compared with the committed QUICK run), then
-# notebooks 08-11 on Colab's Python (colab, below).
+# Unit tests, then every notebook under nbval (outputs compared with the committed QUICK run);
+# alongside them, on the other core, notebooks 08-11 on Colab's Python (colab, below). Each of the
+# two streams uses one thread unless OMP_NUM_THREADS says otherwise (two streams on two cores).
+# --output-sync prints each stream's output when it ends.
 test: setup browser
-	$(QUICK_ENV) $(BIN)/python -m pytest -q tests
-	$(QUICK_ENV) $(BIN)/python -m pytest -q --nbval --nbval-current-env \
+	@$(MAKE) --no-print-directory -j2 --output-sync=target course colab
+
+# The unit tests and every notebook under nbval, in .venv.
+course: setup
+	$(QUICK_ENV) $(THREADS) $(BIN)/python -m pytest -q tests
+	$(QUICK_ENV) $(THREADS) $(BIN)/python -m pytest -q --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
-	@$(MAKE) --no-print-directory colab
 
 unit: setup
 	$(QUICK_ENV) $(BIN)/python -m pytest -q tests
@@ -107,7 +113,7 @@ else
 endif
 else
 colab: $(COLAB_VENV)/.voicelab-installed
-	$(QUICK_ENV) VOICELAB_CACHE=$(CURDIR)/$(COLAB_VENV)/voicelab-cache $(COLAB_BIN)/python -m pytest -q \
+	$(QUICK_ENV) $(THREADS) VOICELAB_CACHE=$(CURDIR)/$(COLAB_VENV)/voicelab-cache $(COLAB_BIN)/python -m pytest -q \
 	    -p no:cacheprovider --nbval-lax --nbval-current-env $(COLAB_NOTEBOOKS)
 endif
 
