@@ -1,4 +1,4 @@
-"""The ``voicelab`` command line. Introduced in notebook 00.
+"""The ``voicelab`` command line. Introduced in notebook 10 (its verbs are the pipeline's steps).
 
     voicelab info                 mode, device and versions (what notebooks print at the top)
     voicelab speech [--out DIR]   make the offline example speech (QUICK-mode data)

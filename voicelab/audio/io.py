@@ -302,7 +302,7 @@ def _atomic_write(p: Path, write) -> Path:
 def resample(y, sr_in: int, sr_out: int) -> np.ndarray:
     """Resample ``y`` (``(n,)`` or ``(channels, n)``) from ``sr_in`` to ``sr_out`` Hz; float32.
 
-    Introduced in notebook 00. Uses librosa with the soxr high-quality resampler; the length
+    Introduced in notebook 02. Uses librosa with the soxr high-quality resampler; the length
     becomes ``ceil(n * sr_out / sr_in)``.
     """
     if int(sr_in) <= 0 or int(sr_out) <= 0:
@@ -320,7 +320,7 @@ def resample(y, sr_in: int, sr_out: int) -> np.ndarray:
 def to_mono(y) -> np.ndarray:
     """Average ``(channels, n)`` to ``(n,)``; ``(n,)`` comes back unchanged. Float32.
 
-    Introduced in notebook 00.
+    Used by :func:`voicelab.audio.speaker.clip` (the speaker encoder and the score card).
     """
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 1:
@@ -361,7 +361,7 @@ def _check_usable(y, what: str) -> np.ndarray:
 def peak_normalize(y, peak_db: float = -1.0) -> np.ndarray:
     """Scale ``y`` so its largest absolute sample is ``peak_db`` dBFS (-1 dB = 0.891). Float32.
 
-    Introduced in notebook 00. Silent audio (peak below -60 dBFS) raises AudioError.
+    Introduced in notebook 03. Silent audio (peak below -60 dBFS) raises AudioError.
     """
     if peak_db > 0:
         raise ValueError(f"peak_db must be <= 0 dBFS (1.0 is full scale), got {peak_db}")
@@ -574,7 +574,7 @@ def upload(folder="uploads"):
 def save_uploads(widget, folder="uploads") -> list[Path]:
     """Write the files picked in an ``ipywidgets.FileUpload`` into ``folder``; return their Paths.
 
-    Introduced in notebook 00. Only the file name is kept (no folders from the browser);
+    The second half of :func:`upload` (its docstring shows the call). Only the file name is kept (no folders from the browser);
     each file is written atomically. Raises AudioError if nothing was picked yet.
     """
     value = getattr(widget, "value", widget)

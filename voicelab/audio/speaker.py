@@ -85,7 +85,7 @@ def encoder():
 
 
 def embedding(y, sr: int | None = None) -> np.ndarray:
-    """Speaker embedding (256,) float32, unit length, of one clip. Introduced in notebook 10.
+    """Speaker embedding (256,) float32, unit length, of one clip. Introduced in notebook 07.
 
     Resemblyzer's pipeline: 16 kHz, volume normalised, long silences cut by WebRTC VAD,
     40-band mel frames, 1.6 s windows through a 3-layer LSTM, averaged.

@@ -68,7 +68,7 @@ class DownloadError(VoicelabError, OSError):
 
 @dataclass(frozen=True)
 class Asset:
-    """A file or repo the course downloads, declared once. Introduced in notebook 00.
+    """A file or repo the course downloads, declared once and named in :data:`ASSETS`.
 
     Give ``repo_id`` (a Hugging Face Hub repo) or ``url``, not both. With ``repo_id``,
     ``filename`` picks one file of the repo; ``filename=None`` means the whole repo
@@ -124,7 +124,7 @@ ASSETS: dict[str, Asset] = {}
 
 
 def register(asset: Asset) -> Asset:
-    """Add ``asset`` to :data:`ASSETS` under its name and return it. Introduced in notebook 00.
+    """Add ``asset`` to :data:`ASSETS` under its name and return it (modules that own assets call it).
 
     Registering the same name again replaces the old entry, so re-running a notebook
     cell is harmless.
@@ -138,7 +138,8 @@ def register(asset: Asset) -> Asset:
 def fetch(name: str | Asset) -> Path:
     """Local path of a registered asset (a file, or a folder for a repo snapshot).
 
-    Introduced in notebook 00. Online: download into the cache (or reuse it). Offline
+    Introduced in notebook 09 (notebook 00 explains the hub). Online: download into the cache
+    (or reuse it). Offline
     (QUICK mode or ``HF_HUB_OFFLINE=1``): the cached copy, else the asset's stand-in
     (see :func:`is_stand_in`), else :class:`HubOfflineError`.
     """
@@ -167,7 +168,7 @@ def hf_cache_dir() -> Path:
     """The Hugging Face Hub cache folder, read from the environment now.
 
     ``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else ``~/.cache/huggingface/hub`` (the same
-    rule huggingface_hub applies when it is imported). Introduced in notebook 00.
+    rule huggingface_hub applies when it is imported).
     """
     hub = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
     if not hub:
@@ -181,7 +182,7 @@ def hf_file(repo_id: str, filename: str, revision: str | None = None,
             sha256: str | None = None) -> Path:
     """Path of one file of a Hub repo, downloaded into the Hugging Face cache if needed.
 
-    Introduced in notebook 00. Offline, only the cache is looked at (no network) and a
+    Used by :func:`fetch`. Offline, only the cache is looked at (no network) and a
     missing file raises :class:`HubOfflineError`. With ``sha256`` the file is checked;
     a mismatch deletes it from the cache and raises :class:`ChecksumError`.
     """
@@ -210,7 +211,7 @@ def hf_snapshot(repo_id: str, allow_patterns: str | Iterable[str] | None = None,
                 revision: str | None = None) -> Path:
     """Folder holding a Hub repo's files (all, or those matching ``allow_patterns``).
 
-    Introduced in notebook 00. Uses the Hugging Face cache; offline, only the cache is
+    Used by :func:`fetch`. Uses the Hugging Face cache; offline, only the cache is
     looked at and a missing snapshot raises :class:`HubOfflineError`.
     """
     hf = _hf()
@@ -235,7 +236,7 @@ def hf_snapshot(repo_id: str, allow_patterns: str | Iterable[str] | None = None,
 def url_file(url: str, sha256: str | None = None, filename: str | None = None) -> Path:
     """Path of a file downloaded from ``url`` into ``cache_dir()/downloads`` (once).
 
-    Introduced in notebook 00. ``filename`` defaults to the last part of the URL. The
+    Used by :func:`fetch`. ``filename`` defaults to the last part of the URL. The
     download is written to a temporary file and moved into place only when complete
     and, with ``sha256``, only when the checksum matches (else :class:`ChecksumError`,
     nothing kept). Offline, only the cache is used (else :class:`HubOfflineError`).
@@ -346,7 +347,7 @@ def _offline_hub_message(what: str, cache: Path, repo_id: str, filename: str | N
 def is_stand_in(path: str | os.PathLike) -> bool:
     """True when ``path`` (a file or folder) is a stand-in that :func:`fetch` built offline.
 
-    Introduced in notebook 00, so a notebook can say "this is a tiny random model, not the
+    Introduced in notebook 01, so a notebook can say "this is a tiny random model, not the
     real one" instead of presenting stand-in results as real.
     """
     path = Path(path).absolute()
@@ -417,7 +418,7 @@ def _no_progress_bars():
 
 
 def sha256sum(path: str | os.PathLike) -> str:
-    """SHA-256 of a file as 64 lowercase hex digits. Introduced in notebook 00."""
+    """SHA-256 of a file as 64 lowercase hex digits (the form of :class:`Asset`'s ``sha256``)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(2**20):

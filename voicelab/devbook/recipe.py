@@ -205,7 +205,7 @@ def accuracy(model: nn.Module, X, y) -> float:
 def frozen_parts(model: nn.Module, config: TrainConfig) -> list[str]:
     """Names of ``model.parts`` that stay fixed under ``config`` (the generator always does).
 
-    Introduced in notebook 13. "head": every part but the head; "partial": every part before
+    Introduced in notebook 14. "head": every part but the head; "partial": every part before
     the head except the last one; plus ``config.freeze``. Unknown names raise ConfigError.
     """
     parts = list(model.parts)

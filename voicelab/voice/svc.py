@@ -660,7 +660,8 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
             device: str | None = None) -> tuple[np.ndarray, int]:
     """Convert speech into a trained voice; return ``(y, sr)`` at the model's rate (44.1 kHz).
 
-    Introduced in notebook 10. ``source`` is an audio file or an array (then give ``sr``);
+    Introduced in notebook 09 (a first listen); notebook 10 is about conversion. ``source`` is
+    an audio file or an array (then give ``sr``);
     ``model`` a run folder, a folder with ``config.json`` + ``G_*.pth`` or a ``G_*.pth``
     file. ``speaker`` defaults to the model's first speaker. ``transpose`` shifts the pitch
     in semitones (+12 = an octave up). ``f0_method`` is one of :data:`F0_METHODS` (default
@@ -715,7 +716,8 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
 def train_cluster(run_dir, n_clusters: int = 100, out=None) -> Path:
     """k-means over each speaker's ContentVec features, saved as safetensors; return the path.
 
-    Introduced in notebook 10. so-vits-svc-fork saves its cluster model with pickle
+    so-vits-svc-fork's ``svc train-cluster``; notebook 11 builds a retrieval index instead.
+    so-vits-svc-fork saves its cluster model with pickle
     (numpy arrays), which torch >= 2.6 refuses to load by default; this file holds only
     tensors (``{spk}.centers``), so it opens without unpickling anything.
     """
