@@ -543,3 +543,11 @@ def test_upload_on_colab_saves_the_picked_files(tmp_path, monkeypatch):
     assert paths == [tmp_path / "uploads" / "take one.wav"]
     y, _ = audio.load(paths[0])
     np.testing.assert_allclose(y, tone(), atol=1e-4)
+
+
+def test_voicelab_audio_offers_every_public_name_of_audio_io():
+    import inspect
+
+    public = {n for n, o in vars(audio_io).items() if not n.startswith("_") and not inspect.ismodule(o)
+              and (getattr(o, "__module__", audio_io.__name__) == audio_io.__name__ or n.isupper())}
+    assert public <= set(audio_io.__all__) and all(getattr(audio, n) is getattr(audio_io, n) for n in public)

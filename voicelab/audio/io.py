@@ -30,8 +30,8 @@ from ..core.runtime import is_colab
 
 __all__ = [
     "load", "save", "resample", "to_mono", "duration", "peak_normalize", "loudness",
-    "loudness_normalize", "player", "plot_waveform", "record", "upload", "save_uploads",
-    "SILENCE_DB", "LOUDNESS_BLOCK_S",
+    "loudness_normalize", "player", "listen", "plot_waveform", "record", "upload", "save_uploads",
+    "SILENCE_DB", "LOUDNESS_BLOCK_S", "QUICK_PLAY_RATE",
 ]
 
 SILENCE_DB = -60.0          # a peak below this (dBFS) counts as silence
@@ -574,8 +574,9 @@ def upload(folder="uploads"):
 def save_uploads(widget, folder="uploads") -> list[Path]:
     """Write the files picked in an ``ipywidgets.FileUpload`` into ``folder``; return their Paths.
 
-    The second half of :func:`upload` (its docstring shows the call). Only the file name is kept (no folders from the browser);
-    each file is written atomically. Raises AudioError if nothing was picked yet.
+    The second half of :func:`upload` (its docstring shows the call). Only the file name is
+    kept (no folders from the browser); each file is written atomically. Raises AudioError if
+    nothing was picked yet.
     """
     value = getattr(widget, "value", widget)
     if isinstance(value, dict):                   # ipywidgets 7: {name: {"content": ...}}
