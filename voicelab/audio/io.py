@@ -460,7 +460,7 @@ QUICK_PLAY_RATE = 8000
 def listen(y_or_path, sr: int | None = None, *, start: float = 0.0, seconds: float | None = None):
     """A player for notebooks: :func:`player`, at 8 kHz in QUICK mode (full rate in FULL).
 
-    Introduced in notebook 00. Notebooks are committed with the outputs of a QUICK run and
+    Introduced in notebook 07. Notebooks are committed with the outputs of a QUICK run and
     every player is stored inside the file, so QUICK mode plays at :data:`QUICK_PLAY_RATE`
     to keep them small. ``start``/``seconds`` choose a stretch (s).
     """
