@@ -112,7 +112,8 @@ COLAB_BIN   := $(COLAB_VENV)/bin
 # Colab's preinstalled set; tests/test_colab_guard.py checks that its COLAB_PINS say the same.
 COLAB_PINS  := "torch==2.11.0" "torchaudio==2.11.0" "torchcodec==0.11.*" "numpy==2.1.*"
 COLAB_NOTEBOOKS := $(wildcard $(foreach n,08 09 10 11,notebooks/$(n)_*.ipynb))
-VOICELAB_FILES  := $(wildcard voicelab/*.py voicelab/*.txt voicelab/*.json)
+# Every source and data file of the package, in all its subpackages (make's wildcard is not recursive).
+VOICELAB_FILES  := $(shell find voicelab -type f \( -name '*.py' -o -name '*.txt' -o -name '*.json' \) -not -path '*/__pycache__/*')
 ifndef PYTHON_COLAB
 PYTHON_COLAB := $(shell PYENV_VERSION=3.13 pyenv which python3.13 2>/dev/null || \
                   { python3.13 -c '' 2>/dev/null && command -v python3.13; })

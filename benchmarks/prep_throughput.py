@@ -5,7 +5,7 @@
 Builds a long 44.1 kHz recording from the offline speech (sentences with pauses of
 0.3-1.2 s, a quiet repeating accompaniment under it), then times
 
-1. voicelab: ``voicelab.dataset.prepare_dataset`` without separation, then once per backend
+1. voicelab: ``voicelab.voice.dataset.prepare_dataset`` without separation, then once per backend
    named in ``--separate`` (slice at pauses, trim, loudness-normalise, resample
    to 44.1 kHz, write the clips and the report), in this process;
 2. so-vits-svc-fork: ``svc pre-split`` then ``svc pre-resample`` on the same file, each as
@@ -34,7 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from voicelab import audio, data, dataset
+from voicelab import audio
+from voicelab.data import speech
+from voicelab.voice import dataset, slicing
 
 
 def make_recording(path: Path, minutes: float, sr: int = 44100, music: bool = True):
@@ -44,7 +46,7 @@ def make_recording(path: Path, minutes: float, sr: int = 44100, music: bool = Tr
     reference for "is this clip edge inside speech?".
     """
     speakers = ["slt"]
-    folder = data.make_speech(speakers, out_dir=Path(path).parent / "speech")
+    folder = speech.make_speech(speakers, out_dir=Path(path).parent / "speech")
     clips = [audio.load(p, sr=sr)[0] for p in sorted((folder / "slt").glob("*.wav"))]
     rng = np.random.default_rng(0)
     parts, total = [], 0.0
@@ -77,8 +79,8 @@ def time_voicelab(src: Path, work: Path, separate: str | None):
 
 def loud_edges(y, sr, edges) -> str:
     """How many clip edges (seconds in the source) fall where the dry speech is not quiet."""
-    threshold = dataset.silence_threshold(y, sr)
-    bad = sum(not dataset.quiet_at(y, sr, t, threshold) for t in edges)
+    threshold = slicing.silence_threshold(y, sr)
+    bad = sum(not slicing.quiet_at(y, sr, t, threshold) for t in edges)
     return f"{bad}/{len(edges)} clip edges inside sound"
 
 

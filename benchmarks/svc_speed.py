@@ -9,7 +9,7 @@ either), so it measures speed, not quality. Each figure is printed with how it w
    (``svc.prepare``); then two fresh runs train from scratch to S and 3*S steps. Steps per
    second = 2*S / (difference of their wall times), so start-up (Lightning, data loader
    workers, model building) cancels out. Config: QUICK's shrunk one, or with ``--full``
-   so-vits-svc-fork's 4.0v1 template at the batch size :func:`voicelab.svc.auto_batch_size`
+   so-vits-svc-fork's 4.0v1 template at the batch size :func:`voicelab.voice.svc.auto_batch_size`
    picks (run it on a GPU). On a GPU the peak memory of the longer run is printed too.
 2. Conversion: ``svc.convert`` on a ``--seconds`` long clip with (a) the QUICK model just
    trained and (b) a full-size generator (the 4.0v1 template, random weights). One warm-up
@@ -41,7 +41,7 @@ def _env(full: bool) -> None:
 
 def _train_speed(speech: Path, work: Path, steps: int, full: bool) -> dict:
     import torch
-    from voicelab import svc
+    from voicelab.voice import svc
 
     base = work / "prepared"
     svc.prepare(speech, base, "slt", quick=not full)
@@ -88,7 +88,7 @@ def _full_size_model(folder: Path) -> Path:
 
 
 def _rtf(model, y, sr) -> float:
-    from voicelab import svc
+    from voicelab.voice import svc
 
     svc.convert(y, model, sr=sr)  # warm-up: loads the models
     walls = []
@@ -108,7 +108,9 @@ def main(argv=None) -> int:
     _env(args.full)
 
     import torch
-    from voicelab import audio, data, runtime
+    from voicelab import audio
+    from voicelab.core import runtime
+    from voicelab.data import speech as speech_data
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     print(f"# svc_speed on {platform.node() or 'this machine'}: {os.cpu_count()} CPU cores, "
@@ -116,7 +118,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="svc-speed-") as tmp:
         work = Path(tmp)
         os.environ.setdefault("VOICELAB_CACHE", str(work / "cache"))
-        speech = data.make_speech(["slt"], n_sentences=12, out_dir=work / "speech")
+        speech = speech_data.make_speech(["slt"], n_sentences=12, out_dir=work / "speech")
         t = _train_speed(speech, work, args.steps, args.full)
         size = "full-size 4.0v1" if args.full else "QUICK (shrunk)"
         print(f"training, {size} config, batch {t['batch_size']}: {t['steps_per_s']:.2f} steps/s "

@@ -49,7 +49,7 @@ def offline_app(monkeypatch, no_network):
 @pytest.fixture(scope="module")
 def one_thread():
     """Tiny models run fastest on one torch thread (extra threads only wait on each other)."""
-    from voicelab.torchutil import cpu_threads
+    from voicelab.core.torchutil import cpu_threads
 
     with cpu_threads(1):
         yield
@@ -65,7 +65,8 @@ def tiny_run(tmp_path_factory):
     """
     import torch
 
-    from voicelab import data, rvc, svc
+    from voicelab.data import speech
+    from voicelab.voice import rvc, svc
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VOICELAB_QUICK", "1")
@@ -75,7 +76,7 @@ def tiny_run(tmp_path_factory):
         raw.mkdir(parents=True)
         feats.mkdir(parents=True)
         for i in range(3):
-            clip = shutil.copy2(data.example("slt", i), raw / f"slt_{i:03d}.wav")
+            clip = shutil.copy2(speech.example("slt", i), raw / f"slt_{i:03d}.wav")
             content = torch.from_numpy(rvc.content_features(clip).T.copy())
             torch.save({"content": content}, feats / f"slt_{i:03d}.wav.data.pt")
     return run

@@ -1,4 +1,4 @@
-"""voicelab.app: the Gradio conversion app, served on localhost and called like a browser would."""
+"""voicelab.voice.app: the Gradio conversion app, served on localhost and called like a browser would."""
 from __future__ import annotations
 
 
@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from voicelab import app, audio, cli, data, metrics, svc
+from voicelab import audio, cli
+from voicelab.data import speech
+from voicelab.voice import app, metrics, svc
 
 
 pytestmark = pytest.mark.usefixtures("offline_app")
@@ -26,8 +28,8 @@ def test_reference_clips_come_from_the_run_folder(tmp_path):
 
 
 def test_convert_and_score_writes_audio_and_a_card(model, tmp_path):
-    src = data.example("rms", 0)
-    out, card = app.convert_and_score(src, model, transpose=2, target_refs=[data.example("slt", 1)],
+    src = speech.example("rms", 0)
+    out, card = app.convert_and_score(src, model, transpose=2, target_refs=[speech.example("slt", 1)],
                                       out=tmp_path / "o.wav", with_mos=False)
     info = soundfile.info(str(out))
     y, sr = audio.load(src)
@@ -47,7 +49,7 @@ def test_app_converts_an_uploaded_file_over_http(model, tmp_path):
                 inline=False, quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
-        src = data.example("rms", 2)
+        src = speech.example("rms", 2)
         out, table = client.predict(handle_file(str(src)), -3, "harvest", api_name="/convert")
         y, sr = soundfile.read(out)
         y_src, sr_src = audio.load(src)

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import soundfile
 
-from voicelab import app, audio, data, share
+from voicelab import audio
+from voicelab.data import speech
+from voicelab.voice import app, disclosure, share
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -45,7 +47,7 @@ def test_space_app_converts_an_upload_in_a_headless_browser(tiny_run, tmp_path):
             blocked.append(url)
             route.abort()
 
-    src = data.example("rms", 2)
+    src = speech.example("rms", 2)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
@@ -68,6 +70,6 @@ def test_space_app_converts_an_upload_in_a_headless_browser(tiny_run, tmp_path):
     y, sr = soundfile.read(io.BytesIO(body))
     y_src, sr_src = audio.load(src)
     assert sr == 44100 and abs(len(y) / sr - len(y_src) / sr_src) < 0.01
-    assert soundfile.SoundFile(io.BytesIO(body)).comment.startswith(share.SYNTHETIC_TAG)
+    assert soundfile.SoundFile(io.BytesIO(body)).comment.startswith(disclosure.SYNTHETIC_TAG)
     assert re.search(r"similarity to target.*\d\.\d\d", table)     # the score card arrived too
     assert all(not u.startswith(("http://127.0.0.1", "http://localhost")) for u in blocked)

@@ -13,7 +13,8 @@ import pytest
 import soundfile as sf
 
 from voicelab import audio
-from voicelab.errors import AudioError
+from voicelab.audio import io as audio_io
+from voicelab.core.errors import AudioError
 
 SR = 16000
 HAS_FFMPEG = shutil.which("ffmpeg") is not None
@@ -226,7 +227,7 @@ def test_missing_ffmpeg_says_how_to_install_it(tmp_path, monkeypatch):
     ffmpeg("-i", src, "-c:a", "aac", tmp_path / "phone memo.m4a")
     path = tmp_path / "phone memo.m4a"
     before = sha(path)
-    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    monkeypatch.setattr(audio_io.shutil, "which", lambda name: None)
     with pytest.raises(AudioError) as info:
         audio.load(path)
     assert "phone memo.m4a" in str(info.value)
@@ -336,7 +337,7 @@ def test_save_is_atomic_when_the_writer_fails(tmp_path, monkeypatch):
         file.write(b"RIFF" + b"\0" * 1000)        # half a file, then the disk fills up
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(audio.sf, "write", broken_write)
+    monkeypatch.setattr(audio_io.sf, "write", broken_write)
     with pytest.raises(OSError, match="No space left"):
         audio.save(target, noise(), SR)
     assert target.read_bytes() == old
@@ -476,7 +477,7 @@ def test_plot_waveform_has_a_time_axis_in_seconds():
 
 
 def test_record_outside_colab_points_to_upload(monkeypatch):
-    monkeypatch.setattr(audio, "is_colab", lambda: False)
+    monkeypatch.setattr(audio_io, "is_colab", lambda: False)
     with pytest.raises(RuntimeError, match="upload"):
         audio.record(1.0)
 
@@ -484,7 +485,7 @@ def test_record_outside_colab_points_to_upload(monkeypatch):
 def test_upload_outside_colab_gives_a_widget_and_save_uploads_writes_it(tmp_path, monkeypatch):
     import ipywidgets
 
-    monkeypatch.setattr(audio, "is_colab", lambda: False)
+    monkeypatch.setattr(audio_io, "is_colab", lambda: False)
     assert isinstance(audio.upload(), ipywidgets.FileUpload)
     buffer = io.BytesIO()
     sf.write(buffer, tone(), SR, format="WAV")
@@ -512,7 +513,7 @@ def _fake_colab(monkeypatch, **functions):
     for name, module in [("google", google), ("google.colab", colab),
                          ("google.colab.output", output), ("google.colab.files", files)]:
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(audio, "is_colab", lambda: True)
+    monkeypatch.setattr(audio_io, "is_colab", lambda: True)
 
 
 @needs_ffmpeg
@@ -542,3 +543,11 @@ def test_upload_on_colab_saves_the_picked_files(tmp_path, monkeypatch):
     assert paths == [tmp_path / "uploads" / "take one.wav"]
     y, _ = audio.load(paths[0])
     np.testing.assert_allclose(y, tone(), atol=1e-4)
+
+
+def test_voicelab_audio_offers_every_public_name_of_audio_io():
+    import inspect
+
+    public = {n for n, o in vars(audio_io).items() if not n.startswith("_") and not inspect.ismodule(o)
+              and (getattr(o, "__module__", audio_io.__name__) == audio_io.__name__ or n.isupper())}
+    assert public <= set(audio_io.__all__) and all(getattr(audio, n) is getattr(audio_io, n) for n in public)

@@ -1,10 +1,10 @@
-"""voicelab.autoencoder: AE, denoising AE and VAE of notebook 03, and the checks it asserts with."""
+"""voicelab.lessons.autoencoder: AE, denoising AE and VAE of notebook 03, and the checks it asserts with."""
 import numpy as np
 import pytest
 import torch
 
-from voicelab import autoencoder as ae
-from voicelab import classic, digits
+from voicelab.data import digits
+from voicelab.lessons import autoencoder as ae, generative_vs_discriminative as gvd
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -99,9 +99,9 @@ def test_vae_claims_hold_trained_and_fail_untrained(split, trained_vae):
     untrained = _ae(2, ae.VAE)
     assert ae.kl_per_example(vae, X_test) > 1.0 > ae.kl_per_example(untrained, X_test)
     assert ae.negative_elbo(vae, X_test) < ae.negative_elbo(untrained, X_test) - 10
-    judge, _ = classic.train_classifier(X_train, y_train, hidden=(64,), epochs=20, seed=0, progress=False)
-    assert classic.classes_covered(judge, vae.sample(200, seed=0, shape=(1, 8, 8))) >= 8
-    assert classic.classes_covered(judge, untrained.sample(200, seed=0, shape=(1, 8, 8))) <= 3
+    judge, _ = gvd.train_classifier(X_train, y_train, hidden=(64,), epochs=20, seed=0, progress=False)
+    assert gvd.classes_covered(judge, vae.sample(200, seed=0, shape=(1, 8, 8))) >= 8
+    assert gvd.classes_covered(judge, untrained.sample(200, seed=0, shape=(1, 8, 8))) <= 3
 
 
 def test_vae_sampling_range_seed_and_gradients(trained_vae):
@@ -143,7 +143,7 @@ def test_speech_frame_claim_holds_trained_and_fails_untrained():
     """Notebook 03, section 5: an 8-number code rebuilds held-out log-mel frames with less than
     half the error of the mean frame; an untrained autoencoder does not. Synthetic voiced sweeps
     (harmonics of a gliding F0) stand in for speech so the test needs no speech synthesiser."""
-    from voicelab import spectral
+    from voicelab.audio import spectral
 
     sr = 16000
 

@@ -1,4 +1,4 @@
-"""voicelab.dataset: slicing at pauses, idempotent atomic writing, the report, the training check."""
+"""voicelab.voice.dataset: slicing at pauses, idempotent atomic writing, the report, the training check."""
 import hashlib
 import json
 import shutil
@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicelab import audio, cli, data, dataset, files
-from voicelab.dataset import DatasetError
-from voicelab.errors import HubOfflineError
+from voicelab import audio, cli
+from voicelab.core import files
+from voicelab.core.errors import HubOfflineError
+from voicelab.data import speech as speech_data
+from voicelab.voice import dataset, slicing
+from voicelab.voice.dataset import DatasetError
 
 SR = 16000
 MIN_S, MAX_S = 3.0, 15.0
@@ -20,15 +23,15 @@ def _trimmed_sentences(folder):
     for f in sorted(folder.glob("*.wav")):
         y, sr = audio.load(f)
         assert sr == SR
-        _, db = dataset.frame_levels(y, sr)
-        voiced = np.flatnonzero(db >= dataset.silence_threshold(y, sr))
+        _, db = slicing.frame_levels(y, sr)
+        voiced = np.flatnonzero(db >= slicing.silence_threshold(y, sr))
         out.append(y[int(voiced[0] * 0.01 * sr):int((voiced[-1] + 1) * 0.01 * sr)])
     return out
 
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
-    folder = data.make_speech(["slt"], n_sentences=20, out_dir=tmp_path_factory.mktemp("speech"))
+    folder = speech_data.make_speech(["slt"], n_sentences=20, out_dir=tmp_path_factory.mktemp("speech"))
     return _trimmed_sentences(folder / "slt")
 
 
@@ -94,11 +97,11 @@ def test_clips_are_within_limits_and_never_cut_inside_speech(long_take, prepared
         assert MIN_S <= info.duration <= MAX_S, (p.name, info.duration)
         clip, sr = audio.load(p)
         assert audio.loudness(clip, sr) == pytest.approx(-23.0, abs=0.5)
-    threshold = dataset.silence_threshold(y, SR)
+    threshold = slicing.silence_threshold(y, SR)
     for s in report.clip_stats:
         # the energy measure: both edges of every clip lie in a quiet stretch of the input ...
-        assert dataset.quiet_at(y, SR, s["start_s"], threshold), s
-        assert dataset.quiet_at(y, SR, s["end_s"], threshold), s
+        assert slicing.quiet_at(y, SR, s["start_s"], threshold), s
+        assert slicing.quiet_at(y, SR, s["end_s"], threshold), s
         # ... and, from how the input was built, no sentence is split between clips
         for a, b in sentences:
             overlap = min(b, s["end_s"]) - max(a, s["start_s"])
@@ -117,18 +120,18 @@ def test_clips_are_within_limits_and_never_cut_inside_speech(long_take, prepared
 
 def test_slicer_cut_points_are_quiet(long_take):
     _, y, _, _ = long_take
-    plan = dataset.slice_recording(y, SR, min_seconds=MIN_S, max_seconds=MAX_S)
+    plan = slicing.slice_recording(y, SR, min_seconds=MIN_S, max_seconds=MAX_S)
     assert len(plan.cuts) >= 4
-    assert all(dataset.quiet_at(y, SR, c, plan.threshold_db) for c in plan.cuts)
+    assert all(slicing.quiet_at(y, SR, c, plan.threshold_db) for c in plan.cuts)
     assert all(MIN_S <= b - a <= MAX_S for a, b in plan.spans)
 
 
 def test_the_energy_measure_catches_fixed_length_cuts(long_take):
     # what a fixed 10 s chopper (e.g. so-vits-svc-fork's pre-split) does: the measure objects
     _, y, _, _ = long_take
-    threshold = dataset.silence_threshold(y, SR)
+    threshold = slicing.silence_threshold(y, SR)
     fixed = np.arange(10.0, len(y) / SR, 10.0)
-    assert sum(not dataset.quiet_at(y, SR, t, threshold) for t in fixed) >= len(fixed) // 2
+    assert sum(not slicing.quiet_at(y, SR, t, threshold) for t in fixed) >= len(fixed) // 2
 
 
 def test_long_piece_is_resplit_and_short_tail_joins_its_neighbour(speech):
@@ -136,16 +139,16 @@ def test_long_piece_is_resplit_and_short_tail_joins_its_neighbour(speech):
     # so the 8 s maximum must come from splitting at the pauses.
     gap = np.zeros(int(0.5 * SR), np.float32)
     y = np.concatenate([gap] + [np.concatenate([s, gap]) for s in speech[:8]])
-    assert dataset._slicer_ranges(y, SR, -45.0, 30.0, 0.3) == [(0, len(y))]
-    plan = dataset.slice_recording(y, SR, min_seconds=3.0, max_seconds=8.0, target_seconds=30.0)
+    assert slicing._slicer_ranges(y, SR, -45.0, 30.0, 0.3) == [(0, len(y))]
+    plan = slicing.slice_recording(y, SR, min_seconds=3.0, max_seconds=8.0, target_seconds=30.0)
     assert len(plan.spans) >= 4 and not plan.dropped
     assert all(3.0 <= b - a <= 8.0 for a, b in plan.spans)
-    assert all(dataset.quiet_at(y, SR, c, plan.threshold_db) for c in plan.cuts)
+    assert all(slicing.quiet_at(y, SR, c, plan.threshold_db) for c in plan.cuts)
     body = np.concatenate([gap, speech[0], gap, speech[1], gap, speech[2], gap])
     y = np.concatenate([body, speech[3][: SR], gap])
-    ranges = dataset._slicer_ranges(y, SR, -45.0, len(body) / SR - 1.0, 0.3)
+    ranges = slicing._slicer_ranges(y, SR, -45.0, len(body) / SR - 1.0, 0.3)
     assert len(ranges) == 2 and ranges[1][1] - ranges[1][0] <= 1.5 * SR  # audioslicer: short tail
-    plan = dataset.slice_recording(y, SR, min_seconds=2.0, max_seconds=15.0,
+    plan = slicing.slice_recording(y, SR, min_seconds=2.0, max_seconds=15.0,
                                    target_seconds=len(body) / SR - 1.0)
     assert len(plan.spans) == 1 and not plan.dropped and not plan.cuts   # the tail was joined
     assert plan.spans[0][1] > len(body) / SR + 0.9
@@ -297,7 +300,7 @@ def test_separation_hook_is_used(speech, tmp_path):
 
 
 def test_separation_backend_by_name(speech, tmp_path):
-    separation = pytest.importorskip("voicelab.separate")
+    separation = pytest.importorskip("voicelab.voice.separate")
     gap = np.zeros(SR // 2, np.float32)
     y = np.concatenate([gap, speech[0], gap, speech[1], gap])
     beat = np.arange(SR // 2) / SR

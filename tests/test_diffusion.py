@@ -1,11 +1,11 @@
-"""voicelab.diffusion: DDPM and shallow diffusion of notebook 05."""
+"""voicelab.lessons.diffusion: DDPM and shallow diffusion of notebook 05."""
 import pytest
 import torch
 from sklearn.decomposition import PCA
 
-from voicelab import diffusion as dm
-from voicelab import digits, judge
-from voicelab.torchutil import seeded_module
+from voicelab.core.torchutil import seeded_module
+from voicelab.data import digits
+from voicelab.lessons import diffusion as dm, sample_judge
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +78,14 @@ def test_the_notebook_claims_fail_for_an_untrained_model_and_hold_after_training
     sched = dm.linear_schedule(50)
     noise = torch.rand(300, 1, 8, 8, generator=torch.Generator().manual_seed(3))
     untrained = seeded_module(dm.Denoiser, 0, 128, 3)
-    assert not judge.closer_to_digits(dm.sample(untrained, sched, 300, seed=1), than=noise)
+    assert not sample_judge.closer_to_digits(dm.sample(untrained, sched, 300, seed=1), than=noise)
     # shallow diffusion of blurry digits (6 principal components): the untrained model loses them
     pca = PCA(6, random_state=0).fit(X_train.flatten(1).numpy())
     coarse = torch.tensor(pca.inverse_transform(pca.transform(X_test.flatten(1).numpy())),
                           dtype=torch.float32).view(-1, 1, 8, 8).clamp(0, 1)
     for k in (3, 5):
-        assert not judge.refines(dm.shallow_diffusion(untrained, sched, coarse, k, seed=1), coarse, y_test)
+        assert not sample_judge.refines(dm.shallow_diffusion(untrained, sched, coarse, k, seed=1), coarse, y_test)
     # the positive side: a briefly trained model (notebook 05 trains a larger one for longer,
-    # and asserts judge.refines there)
+    # and asserts sample_judge.refines there)
     model, _ = dm.train_ddpm(X_train, sched, steps=1200, hidden=128, seed=0, progress=False)
-    assert judge.closer_to_digits(dm.sample(model, sched, 300, seed=1), than=noise)
+    assert sample_judge.closer_to_digits(dm.sample(model, sched, 300, seed=1), than=noise)

@@ -1,10 +1,10 @@
-"""voicelab.digits: the offline image data of the generative-model notebooks."""
+"""voicelab.data.digits: the offline image data of the generative-model notebooks."""
 import matplotlib
 import numpy as np
 import pytest
 import torch
 
-from voicelab import digits
+from voicelab.data import digits
 
 matplotlib.use("Agg")
 

@@ -1,10 +1,12 @@
-"""voicelab.embeddings: word vectors, speaker embeddings, CLAP (notebook 06), all offline."""
+"""voicelab.lessons.embeddings: word vectors, speaker embeddings, CLAP (notebook 06), all offline."""
 import json
 
 import numpy as np
 import pytest
 
-from voicelab import data, embeddings as em, hub
+from voicelab.core import hub
+from voicelab.data import speech as speech_data
+from voicelab.lessons import embeddings as em
 
 
 @pytest.fixture(autouse=True)
@@ -84,17 +86,17 @@ def test_glove_loader_explains_a_wrong_folder(tmp_path):
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
-    return data.make_speech(data.SPEAKERS, n_sentences=3, out_dir=tmp_path_factory.mktemp("speech"))
+    return speech_data.make_speech(speech_data.SPEAKERS, n_sentences=3, out_dir=tmp_path_factory.mktemp("speech"))
 
 
 def test_speaker_claim_holds_for_the_pretrained_encoder_and_fails_untrained(speech):
-    clips = [speech / s / f"{s}_{i:03d}.wav" for s in data.SPEAKERS for i in range(3)]
-    labels = [s for s in data.SPEAKERS for _ in range(3)]
+    clips = [speech / s / f"{s}_{i:03d}.wav" for s in speech_data.SPEAKERS for i in range(3)]
+    labels = [s for s in speech_data.SPEAKERS for _ in range(3)]
     E = em.speaker_embeddings(clips)
     assert E.shape == (12, 256) and np.allclose(np.linalg.norm(E, axis=1), 1, atol=1e-4)
     assert em.speakers_separate(E, labels)
     names, M = em.similarity_table(E, labels)
-    assert names == list(data.SPEAKERS) and M.shape == (4, 4) and np.allclose(M, M.T)
+    assert names == list(speech_data.SPEAKERS) and M.shape == (4, 4) and np.allclose(M, M.T)
     E0 = em.speaker_embeddings(clips, encoder=em.untrained_speaker_encoder(seed=0))
     assert E0.shape == (12, 256)
     assert not em.speakers_separate(E0, labels)

@@ -1,11 +1,11 @@
-"""voicelab.files: every write is all or nothing."""
+"""voicelab.core.files: every write is all or nothing."""
 import os
 import stat
 
 import pytest
 import torch
 
-from voicelab import files
+from voicelab.core import files
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path):

@@ -1,9 +1,10 @@
-"""voicelab.gan: the small GAN of notebook 04."""
+"""voicelab.lessons.gan: the small GAN of notebook 04."""
 import pytest
 import torch
 
-from voicelab import digits, gan, judge
-from voicelab.torchutil import seeded_module
+from voicelab.core.torchutil import seeded_module
+from voicelab.data import digits
+from voicelab.lessons import gan, sample_judge
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +58,9 @@ def test_generator_loss_against_a_frozen_discriminator_falls(X_train):
 def test_the_notebook_claim_fails_for_an_untrained_generator_and_holds_after_training(X_train):
     untrained = gan.sample(seeded_module(gan.Generator, 0), 300, seed=1)
     other_untrained = gan.sample(seeded_module(gan.Generator, 7), 300, seed=1)
-    assert not judge.closer_to_digits(other_untrained, than=untrained)
+    assert not sample_judge.closer_to_digits(other_untrained, than=untrained)
     G, _, _ = gan.train_gan(X_train, epochs=60, seed=0, progress=False)
-    assert judge.closer_to_digits(gan.sample(G, 300, seed=1), than=untrained)
+    assert sample_judge.closer_to_digits(gan.sample(G, 300, seed=1), than=untrained)
 
 
 def test_diversity():

@@ -1,4 +1,4 @@
-"""Tests for voicelab.hub: registry, offline rule, stand-ins, checksums, safe weight loading.
+"""Tests for voicelab.core.hub: registry, offline rule, stand-ins, checksums, safe weight loading.
 
 Nothing here reaches the internet: sockets may only connect to 127.0.0.1, Hub downloads
 are replaced by fakes that write into a Hugging Face cache under tmp_path, and every
@@ -20,8 +20,8 @@ import pytest
 import torch
 
 import voicelab
-from voicelab import hub
-from voicelab.errors import ChecksumError, HubOfflineError, UnsafeModelError, VoicelabError
+from voicelab.core import hub
+from voicelab.core.errors import ChecksumError, HubOfflineError, UnsafeModelError, VoicelabError
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -102,7 +102,7 @@ def tiny_weights_stand_in(calls: list):
 
 
 def test_hub_is_reachable_from_package():
-    assert voicelab.hub is hub
+    assert voicelab.core.hub is hub
 
 
 def test_register_and_asset_validation():

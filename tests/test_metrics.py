@@ -1,18 +1,21 @@
-"""Sanity checks of the score card (voicelab.metrics) on offline speech."""
+"""Sanity checks of the score card (voicelab.voice.metrics) on offline speech."""
 import json
 
 import numpy as np
 import pytest
 
-from voicelab import cli, data, metrics, vc
-from voicelab.errors import AudioError
+from voicelab import cli
+from voicelab.audio import speaker, world
+from voicelab.core.errors import AudioError
+from voicelab.data import speech as speech_data
+from voicelab.voice import metrics
 
 SPEAKERS = ("slt", "rms", "awb", "kal")
 
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
-    return data.make_speech(SPEAKERS, n_sentences=2, out_dir=tmp_path_factory.mktemp("speech"))
+    return speech_data.make_speech(SPEAKERS, n_sentences=2, out_dir=tmp_path_factory.mktemp("speech"))
 
 
 def clip(speech, spk, i=0):
@@ -22,7 +25,7 @@ def clip(speech, spk, i=0):
 def test_identical_clips_score_perfectly(speech):
     path = clip(speech, "slt")
     assert metrics.mcd(path, path) == pytest.approx(0.0, abs=1e-6)
-    emb = metrics.speaker_embedding(path)
+    emb = speaker.embedding(path)
     assert emb.shape == (256,) and np.linalg.norm(emb) == pytest.approx(1.0, abs=1e-4)
     assert metrics.speaker_similarity(path, [path]) > 0.999
     f0 = metrics.f0_contour(path)
@@ -31,19 +34,19 @@ def test_identical_clips_score_perfectly(speech):
 
 
 def test_different_speakers_are_less_similar_than_the_same_speaker(speech):
-    emb = {s: [metrics.speaker_embedding(clip(speech, s, i)) for i in range(2)] for s in SPEAKERS}
+    emb = {s: [speaker.embedding(clip(speech, s, i)) for i in range(2)] for s in SPEAKERS}
     for spk in SPEAKERS:
-        same = metrics.cosine(emb[spk][0], emb[spk][1])  # two different sentences
-        others = [metrics.cosine(emb[spk][0], emb[o][1]) for o in SPEAKERS if o != spk]
+        same = speaker.cosine(emb[spk][0], emb[spk][1])  # two different sentences
+        others = [speaker.cosine(emb[spk][0], emb[o][1]) for o in SPEAKERS if o != spk]
         assert same > 0.8, (spk, same)
         assert same > max(others) + 0.1, (spk, same, others)
 
 
 def test_f0_rmse_measures_a_known_pitch_shift_of_100_cents(speech):
-    y, sr = data.synthesize("We were away a year ago.", "slt")  # mostly voiced
-    f = vc.analyze(y, sr)
-    plain = vc.synthesize(f.f0, f.sp, f.ap, sr)
-    shifted = vc.synthesize(f.f0 * 2 ** (100 / 1200), f.sp, f.ap, sr)
+    y, sr = speech_data.synthesize("We were away a year ago.", "slt")  # mostly voiced
+    f = world.analyze(y, sr)
+    plain = world.synthesize(f.f0, f.sp, f.ap, sr)
+    shifted = world.synthesize(f.f0 * 2 ** (100 / 1200), f.sp, f.ap, sr)
     f0_plain, f0_shifted = metrics.f0_contour(plain, sr), metrics.f0_contour(shifted, sr)
     assert metrics.f0_rmse_cents(f0_shifted, f0_plain) == pytest.approx(100, abs=15)
     assert metrics.vuv_error(f0_shifted, f0_plain) < 0.1
@@ -61,7 +64,7 @@ def test_mcd_is_larger_between_different_speakers(speech):
 
 
 def test_mos_prefers_clean_speech_to_noisy_or_clipped_speech(speech):
-    y, sr = data.synthesize("The quick brown fox jumps over the lazy dog.", "slt")
+    y, sr = speech_data.synthesize("The quick brown fox jumps over the lazy dog.", "slt")
     noise = np.random.default_rng(0).normal(0, 1, len(y)).astype(np.float32)
     noise *= np.sqrt(np.mean(y ** 2) / np.mean(noise ** 2)) * 10 ** (-10 / 20)  # 10 dB SNR
     clean, noisy = metrics.mos(y, sr), metrics.mos(y + noise, sr)
@@ -111,8 +114,8 @@ def test_score_without_target_clips_skips_only_that_number(speech):
 def test_bad_inputs_say_what_to_do(speech):
     with pytest.raises(metrics.ScoreError, match="target"):
         metrics.score(clip(speech, "slt"), target_refs=[], with_mos=False)
-    with pytest.raises(metrics.ScoreError, match="sample rate"):
-        metrics.speaker_embedding(np.zeros(16000, dtype=np.float32))
+    with pytest.raises(AudioError, match="sample rate"):
+        speaker.embedding(np.zeros(16000, dtype=np.float32))
     with pytest.raises(AudioError, match="NaN"):
         metrics.mos(np.full(16000, np.nan, dtype=np.float32), 16000)
 
@@ -131,9 +134,9 @@ def test_cli_score_prints_json(speech, capsys):
 
 
 def test_transpose_is_allowed_for_when_comparing_f0_with_the_source(speech):
-    y, sr = data.synthesize("We were away a year ago.", "rms")  # mostly voiced
-    f = vc.analyze(y, sr)
-    up4 = vc.synthesize(f.f0 * 2 ** (4 / 12), f.sp, f.ap, sr)   # the same speech, 4 semitones up
+    y, sr = speech_data.synthesize("We were away a year ago.", "rms")  # mostly voiced
+    f = world.analyze(y, sr)
+    up4 = world.synthesize(f.f0 * 2 ** (4 / 12), f.sp, f.ap, sr)   # the same speech, 4 semitones up
     kw = dict(target_refs=None, source=(y, sr), with_mos=False, f0_method="dio")
     asked = metrics.score(up4, sr, transpose=4, **kw)
     ignored = metrics.score(up4, sr, **kw)

@@ -1,4 +1,4 @@
-"""voicelab.models: the dev book's four architectures, their building blocks and the Hub backbone.
+"""voicelab.devbook.models: the dev book's four architectures, their building blocks and the Hub backbone.
 
 Offline: the ResNet-18 backbone is the asset's stand-in, built under a temporary cache, and
 sockets may only connect to localhost.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from voicelab import hub, models
+from voicelab.core import hub
+from voicelab.devbook import models
 
 
 @pytest.fixture(autouse=True)

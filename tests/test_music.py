@@ -1,10 +1,11 @@
-"""voicelab.music: Karplus-Strong, the symbolic melody model, MusicGen through stand-ins (offline)."""
+"""voicelab.lessons.music: Karplus-Strong, the symbolic melody model, MusicGen through stand-ins (offline)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from voicelab import hub, music
+from voicelab.core import hub
+from voicelab.lessons import music
 
 pytestmark = pytest.mark.usefixtures("offline_quick", "one_thread")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from nbval.plugin import comment_markers, find_comment_markers, find_metadata_tags, metadata_tags
 
-from voicelab import runtime
+from voicelab.core import runtime
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 

@@ -1,11 +1,11 @@
-"""voicelab.runtime: the QUICK/FULL decision, device choice and the report."""
+"""voicelab.core.runtime: the QUICK/FULL decision, device choice and the report."""
 import random
 
 import numpy as np
 import pytest
 import torch
 
-from voicelab import runtime
+from voicelab.core import runtime
 
 
 @pytest.fixture

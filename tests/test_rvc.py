@@ -1,4 +1,4 @@
-"""voicelab.rvc: the retrieval index, the probe that measures it, community RVC models."""
+"""voicelab.voice.rvc: the retrieval index, the probe that measures it, community RVC models."""
 from __future__ import annotations
 
 import shutil
@@ -8,7 +8,10 @@ import pytest
 import soundfile
 import torch
 
-from voicelab import UnsafeModelError, app, data, hub, metrics, rvc, share, svc
+from voicelab import UnsafeModelError
+from voicelab.core import hub
+from voicelab.data import speech
+from voicelab.voice import app, disclosure, metrics, rvc, svc
 
 
 pytestmark = pytest.mark.usefixtures("offline_app")
@@ -130,7 +133,7 @@ def test_svc_convert_blends_with_a_retrieval_index(tiny_run):
     from voicelab import audio
 
     index = rvc.build_index(tiny_run)
-    y, sr_in = audio.load(data.example("rms", 0))
+    y, sr_in = audio.load(speech.example("rms", 0))
     y = y[:int(1.5 * sr_in)]                     # 1.5 s is enough and keeps the test short
     y0, sr = svc.convert(y, tiny_run, sr=sr_in, noise_scale=0.0)
     y1, _ = svc.convert(y, tiny_run, sr=sr_in, cluster=index, cluster_ratio=1.0, noise_scale=0.0)
@@ -160,7 +163,7 @@ def test_hub_model_offline_is_a_stand_in_in_rvcs_own_layout(community, tmp_path)
 def test_rvc_convert_follows_the_pitch_shift(community):
     from voicelab import audio
 
-    y_src, sr_src = audio.load(data.example("rms", 0))
+    y_src, sr_src = audio.load(speech.example("rms", 0))
     y_src = y_src[:int(2 * sr_src)]               # 2 s: enough voiced frames, a shorter test
     f0_src = metrics.f0_contour(y_src, sr_src, method="dio")
     median = {}
@@ -174,7 +177,7 @@ def test_rvc_convert_follows_the_pitch_shift(community):
 
 
 def test_rvc_convert_rejects_bad_settings(community):
-    src = data.example("rms", 0)
+    src = speech.example("rms", 0)
     with pytest.raises(ValueError, match="offers rmvpe, pm"):
         rvc.convert(src, community, f0_method="crepe")
     with pytest.raises(ValueError, match="index_ratio"):
@@ -242,9 +245,9 @@ def test_app_serves_an_rvc_model_with_an_index_ratio_slider(community):
                 inline=False, quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
-        out, table = client.predict(handle_file(str(data.example("rms", 1))), 0, "pm", 0.75,
+        out, table = client.predict(handle_file(str(speech.example("rms", 1))), 0, "pm", 0.75,
                                     api_name="/convert")
-        assert soundfile.info(out).samplerate == 40000 and share.is_marked_synthetic(out)
+        assert soundfile.info(out).samplerate == 40000 and disclosure.is_marked_synthetic(out)
         assert table["headers"] == app.SCORE_HEADERS
     finally:
         demo.close()

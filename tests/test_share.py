@@ -1,4 +1,4 @@
-"""voicelab.share: the exported Space folder, its model card, the opt-in upload, disclosure."""
+"""voicelab.voice.share: the exported Space folder, its model card, the opt-in upload, disclosure."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,10 @@ import pytest
 import soundfile
 import torch
 
-from voicelab import HubOfflineError, audio, data, hub, metrics, share, svc
+from voicelab import HubOfflineError, audio
+from voicelab.core import hub
+from voicelab.data import speech
+from voicelab.voice import disclosure, metrics, share, svc
 
 CONSENT = "Recorded by flite's slt voice (CMU ARCTIC, free licence); used here as a demo voice."
 
@@ -76,7 +79,7 @@ def test_exported_folder_converts_with_nothing_but_its_own_files(tiny_run, tmp_p
     folder = share.export_space(run, tmp_path / "export", consent=CONSENT, n_reference=1)
     moved = shutil.move(str(folder), tmp_path / "elsewhere")
     shutil.rmtree(run)                               # the training run is gone
-    src = data.example("rms", 1)
+    src = speech.example("rms", 1)
     y, sr = svc.convert(src, moved)
     y_src, sr_src = audio.load(src)
     assert sr == 44100 and abs(len(y) / sr - len(y_src) / sr_src) < 0.01
@@ -134,8 +137,8 @@ def test_mark_synthetic_labels_the_file_and_keeps_the_samples(tmp_path):
     y = (np.sin(np.arange(8000) / 5) * 0.5).astype(np.float32)
     path = audio.save(tmp_path / "c.wav", y, 16000)
     before, _ = soundfile.read(path, dtype="int16")
-    assert not share.is_marked_synthetic(path)
-    share.mark_synthetic(path, "test")
+    assert not disclosure.is_marked_synthetic(path)
+    disclosure.mark_synthetic(path, "test")
     after, sr = soundfile.read(path, dtype="int16")
-    assert share.is_marked_synthetic(path) and sr == 16000 and np.array_equal(before, after)
+    assert disclosure.is_marked_synthetic(path) and sr == 16000 and np.array_equal(before, after)
     assert soundfile.SoundFile(str(path)).comment == "AI-generated: test"

@@ -1,10 +1,10 @@
-"""voicelab.spectral: STFT, mel, MFCC, F0 and Griffin-Lim of notebook 02."""
+"""voicelab.audio.spectral: STFT, mel, MFCC, F0 and Griffin-Lim of notebook 02."""
 import librosa
 import matplotlib
 import numpy as np
 import pytest
 
-from voicelab import spectral
+from voicelab.audio import spectral
 
 matplotlib.use("Agg")
 SR = 16000

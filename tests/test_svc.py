@@ -1,4 +1,4 @@
-"""Tests for voicelab.svc: config arithmetic, batch sizes, the shrunk config, the offline
+"""Tests for voicelab.voice.svc: config arithmetic, batch sizes, the shrunk config, the offline
 ContentVec stand-in, checkpoints (resume, pruning), safe loading, conversion and the CLI.
 
 Everything runs offline in QUICK mode: sockets may only connect to localhost and the
@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from voicelab import cli, hub, svc
-from voicelab.errors import UnsafeModelError
+from voicelab import cli
+from voicelab.core import hub
+from voicelab.core.errors import UnsafeModelError
+from voicelab.voice import svc
 
 pytestmark = pytest.mark.usefixtures("offline_quick")
 
@@ -125,7 +127,7 @@ def test_contentvec_stand_in_is_used_offline(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "snapshot_download", no_download)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_download)
     here = os.getcwd()
-    with svc._contentvec_cwd() as folder:
+    with svc.contentvec_cwd() as folder:
         assert hub.is_stand_in(folder)
         assert os.path.isdir(svc.CONTENTVEC_ID)
         model = svc_utils.get_hubert_model("cpu", final_proj=False)
@@ -337,9 +339,10 @@ def test_cli_train_reports_a_bad_dataset(tmp_path, capsys):
 
 @pytest.mark.slow  # ~45 s on 2 cores: the whole QUICK chain, twice (train, then resume)
 def test_quick_chain_trains_resumes_prunes_and_converts(tmp_path, capsys):
-    from voicelab import audio, data
+    from voicelab import audio
+    from voicelab.data import speech as speech_data
 
-    speech = data.make_speech(["slt"], n_sentences=6, out_dir=tmp_path / "speech")
+    speech = speech_data.make_speech(["slt"], n_sentences=6, out_dir=tmp_path / "speech")
     before = sorted((p.name, p.stat().st_mtime_ns) for p in (speech / "slt").iterdir())
     run = tmp_path / "run"
     assert cli.main(["train", str(speech), "--speaker", "slt", "--out", str(run),

@@ -1,4 +1,4 @@
-"""voicelab.text (normalisation, phonemes), voicelab.ssml and tts.speak: offline, a few seconds."""
+"""voicelab.lessons.text (normalisation, phonemes), voicelab.lessons.ssml and tts.speak: offline, a few seconds."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from voicelab import ssml, text, tts
+from voicelab.lessons import ssml, text, tts
 
 
 @pytest.mark.parametrize("written, spoken", [
@@ -88,7 +88,7 @@ def test_speak_rate_pitch_volume():
 
 
 def test_speak_pitch_shift_raises_f0():
-    from voicelab import metrics
+    from voicelab.voice import metrics
 
     y, sr = tts.speak("Seven bright kites fly high.")
     up, _ = tts.speak("Seven bright kites fly high.", pitch=4)

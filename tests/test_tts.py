@@ -1,4 +1,4 @@
-"""voicelab.tts (mel, Griffin-Lim, Hub models through stand-ins) and voicelab.acoustic.
+"""voicelab.lessons.tts (mel, Griffin-Lim, Hub models through stand-ins) and voicelab.lessons.acoustic.
 
 Offline: sockets may only reach localhost, caches live under pytest's tmp folders, and
 every Hub model is its tiny random stand-in, loaded by the same code FULL mode runs.
@@ -8,8 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicelab import acoustic, audio, data, hub, tts
-from voicelab.errors import HubOfflineError
+from voicelab import audio
+from voicelab.core import hub
+from voicelab.core.errors import HubOfflineError
+from voicelab.data import speech
+from voicelab.lessons import acoustic, tts
 
 pytestmark = pytest.mark.usefixtures("offline_quick", "one_thread")
 
@@ -62,10 +65,10 @@ def test_mas_is_monotonic_and_complete():
 
 @pytest.fixture(scope="module")
 def utterances():
-    corpus = data.make_speech(["slt", "rms"], n_sentences=6)
+    corpus = speech.make_speech(["slt", "rms"], n_sentences=6)
     utts = []
     for spk in ("slt", "rms"):
-        for i, line in enumerate(data.sentences()[:6]):
+        for i, line in enumerate(speech.sentences()[:6]):
             y, sr = audio.load(corpus / spk / f"{spk}_{i:03d}.wav")
             utts.append(acoustic.Utterance(acoustic.tokens(line), tts.mel(y, sr), spk))
     acoustic.align(utts, iterations=3)
@@ -132,9 +135,9 @@ def test_transformers_pipelines_offline():
 
 
 def test_speecht5_fine_tuning_lowers_its_loss_on_the_clips():
-    folder = data.make_speech(["slt"], n_sentences=3) / "slt"
+    folder = speech.make_speech(["slt"], n_sentences=3) / "slt"
     clips = tts.transcribed_clips(folder)
-    assert len(clips) == 3 and clips[0][1] == data.sentences()[0]
+    assert len(clips) == 3 and clips[0][1] == speech.sentences()[0]
     models = tts.load_speecht5()
     before = tts.speecht5_loss(models, clips)
     assert tts.speecht5_loss(models, clips) == before          # the measurement itself is repeatable

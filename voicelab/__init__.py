@@ -1,22 +1,32 @@
 """voicelab: the package behind the voicelab course on generative AI for voice.
 
-Submodules are imported on first use (``voicelab.audio``, ``voicelab.hub`` ...), so
-``import voicelab`` stays fast.
+Five layers, each a subpackage, each importing only from the layers below it::
+
+    cli.py                       the ``voicelab`` command (on top of everything)
+    lessons | voice | devbook    the teaching modules | the voice pipeline | the dev book
+                                 (side by side: none imports another)
+    data                         offline data sets: speech, digits, the dev book's synthetic sets
+    audio                        waveforms, spectrograms, WORLD + DTW, the speaker encoder
+    core                         runtime, errors, files, hub, torchutil
+
+``pyproject.toml`` ([tool.importlinter]) states the rule and ``tests/test_layers.py`` checks it.
+Subpackages are imported on first use (``voicelab.audio``, ``voicelab.voice`` ...), so
+``import voicelab`` stays fast; import modules from their layer, e.g.
+``from voicelab.voice import svc``.
 """
 from __future__ import annotations
 
 import importlib
 
-from .errors import AudioError, ChecksumError, HubOfflineError, UnsafeModelError, VoicelabError
+from .core.errors import AudioError, ChecksumError, HubOfflineError, UnsafeModelError, VoicelabError
 
 __version__ = "0.1.0"
 __all__ = ["AudioError", "ChecksumError", "HubOfflineError", "UnsafeModelError", "VoicelabError",
-           "audio", "data", "hub", "runtime"]
-
+           "core", "audio", "data", "lessons", "voice", "devbook", "cli"]
 
 
 def __getattr__(name: str):
-    """Import a submodule on first use: ``voicelab.audio``, ``voicelab.metrics`` ..."""
+    """Import a subpackage on first use: ``voicelab.audio``, ``voicelab.voice`` ..."""
     if not name.startswith("_"):
         try:
             return importlib.import_module(f".{name}", __name__)

@@ -1,4 +1,4 @@
-"""The ``voicelab`` command line. Introduced in notebook 00.
+"""The ``voicelab`` command line. Introduced in notebook 10 (its verbs are the pipeline's steps).
 
     voicelab info                 mode, device and versions (what notebooks print at the top)
     voicelab speech [--out DIR]   make the offline example speech (QUICK-mode data)
@@ -17,11 +17,11 @@ import sys
 VERBS: dict[str, tuple[str, str]] = {
     "info": ("voicelab.cli", "print mode, device and versions"),
     "speech": ("voicelab.cli", "make the offline example speech"),
-    "prep": ("voicelab.dataset", "turn recordings into a so-vits-svc data set with a report"),
-    "train": ("voicelab.svc", "train a so-vits-svc model on a prepared data set"),
-    "convert": ("voicelab.svc", "convert audio into a trained voice"),
-    "score": ("voicelab.metrics", "score a conversion (speaker similarity, F0, MCD, MOS)"),
-    "app": ("voicelab.app", "start the Gradio conversion app for a trained model"),
+    "prep": ("voicelab.voice.dataset", "turn recordings into a so-vits-svc data set with a report"),
+    "train": ("voicelab.voice.svc", "train a so-vits-svc model on a prepared data set"),
+    "convert": ("voicelab.voice.svc", "convert audio into a trained voice"),
+    "score": ("voicelab.voice.metrics", "score a conversion (speaker similarity, F0, MCD, MOS)"),
+    "app": ("voicelab.voice.app", "start the Gradio conversion app for a trained model"),
 }
 
 
@@ -31,7 +31,7 @@ def add_info_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_info(args: argparse.Namespace) -> int:
     """Print the runtime report."""
-    from . import runtime
+    from .core import runtime
 
     print(runtime.report(seed=None))
     return 0
@@ -48,10 +48,10 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_speech(args: argparse.Namespace) -> int:
     """Make the offline speech and say where it is."""
-    from . import data
+    from .data import speech
 
-    speakers = args.speakers or data.SPEAKERS
-    out = data.make_speech(speakers, n_sentences=args.sentences, out_dir=args.out)
+    speakers = args.speakers or speech.SPEAKERS
+    out = speech.make_speech(speakers, n_sentences=args.sentences, out_dir=args.out)
     count = sum(len(list((out / spk).glob("*.wav"))) for spk in speakers)
     print(f"{count} clips from {len(speakers)} speakers in {out}")
     return 0
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             _verb_functions(verb)[0](verb_parser)
     args = parser.parse_args(argv)
 
-    from .errors import VoicelabError
+    from .core.errors import VoicelabError
 
     try:
         return int(_verb_functions(args.command)[1](args) or 0)

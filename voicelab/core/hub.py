@@ -1,0 +1,638 @@
+"""The one place that downloads: model weights and data from the Hugging Face Hub or a URL.
+
+Introduced in notebook 00. Like d2l's ``DATA_HUB`` and ``download``, every notebook asks
+this module for files instead of downloading on its own, so caching, checksums and the
+offline rule live here and nowhere else:
+
+* An :class:`Asset` names a file (or a whole Hub repo) once; :func:`register` adds it to
+  :data:`ASSETS` and :func:`fetch` returns a local path for it.
+* Hub files go to Hugging Face's own cache (``$HF_HOME/hub``), so transformers and
+  so-vits-svc find them there too; URL downloads go to ``cache_dir()/downloads``.
+* When :func:`voicelab.core.runtime.is_offline` is true (QUICK mode or ``HF_HUB_OFFLINE=1``)
+  nothing touches the network: a cached copy is used, else the asset's stand-in (a small
+  local substitute, built once under ``cache_dir()/stand-ins/<name>/``), else
+  :class:`~voicelab.core.errors.HubOfflineError` says what is missing and how to get it.
+* :func:`load_weights` opens ``.safetensors`` and ``.pt/.pth/.bin/.ckpt`` files without
+  running any code stored in them; :func:`save_weights` writes safetensors.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import pickle
+import pickletools
+import re
+import shutil
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from . import files, runtime
+from .errors import ChecksumError, HubOfflineError, UnsafeModelError, VoicelabError
+
+__all__ = [
+    "Asset", "ASSETS", "register", "fetch", "hf_file", "hf_snapshot", "url_file",
+    "is_stand_in", "load_weights", "save_weights", "sha256sum", "hf_cache_dir",
+    "ModelFileError", "ModelFileNotFoundError", "DownloadError",
+]
+
+TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
+STAND_IN_MARKER = ".voicelab-stand-in"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class ModelFileError(VoicelabError, ValueError):
+    """A weights file that is empty, damaged, or not a model at all (text, random bytes, ...)."""
+
+
+class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+    """A weights file that does not exist."""
+
+
+class DownloadError(VoicelabError, OSError):
+    """A download that was allowed (online) but failed: no connection, bad URL, HTTP error."""
+
+
+# ---------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file or repo the course downloads, declared once and named in :data:`ASSETS`.
+
+    Give ``repo_id`` (a Hugging Face Hub repo) or ``url``, not both. With ``repo_id``,
+    ``filename`` picks one file of the repo; ``filename=None`` means the whole repo
+    (a snapshot folder, optionally limited by ``allow_patterns``). ``sha256`` (64 hex
+    digits) is checked for single files when given. ``stand_in(path)`` writes a small
+    local substitute (e.g. a tiny randomly initialised model) for offline runs: it gets
+    the file path to write for a single file, or the folder to fill for a snapshot.
+    """
+
+    name: str
+    repo_id: str | None = None
+    filename: str | None = None
+    url: str | None = None
+    revision: str | None = None
+    sha256: str | None = None
+    description: str = ""
+    allow_patterns: tuple[str, ...] | None = None
+    stand_in: Callable[[Path], object] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(f"Asset name {self.name!r} must be letters, digits, '.', '_' or '-' "
+                             "(it becomes a folder name).")
+        if (self.repo_id is None) == (self.url is None):
+            raise ValueError(f"Asset {self.name!r}: give exactly one of repo_id= or url=.")
+        if self.url is not None and (self.revision or self.allow_patterns):
+            raise ValueError(f"Asset {self.name!r}: revision= and allow_patterns= are for Hub repos, "
+                             "not URLs.")
+        if self.sha256 is not None:
+            if self.repo_id is not None and self.filename is None:
+                raise ValueError(f"Asset {self.name!r}: sha256= needs a single file (filename=), "
+                                 "not a whole repo snapshot.")
+            object.__setattr__(self, "sha256", _check_sha(self.sha256))
+        if self.allow_patterns is not None:  # a tuple, so the frozen Asset stays hashable
+            patterns = self.allow_patterns
+            object.__setattr__(self, "allow_patterns",
+                               (patterns,) if isinstance(patterns, str) else tuple(patterns))
+
+    @property
+    def is_snapshot(self) -> bool:
+        """True when the asset is a whole Hub repo (a folder) rather than one file."""
+        return self.repo_id is not None and self.filename is None
+
+    @property
+    def source(self) -> str:
+        """Where it comes from, for messages: ``repo_id/filename`` or the URL."""
+        if self.url is not None:
+            return self.url
+        return self.repo_id if self.filename is None else f"{self.repo_id}/{self.filename}"
+
+
+ASSETS: dict[str, Asset] = {}
+
+
+def register(asset: Asset) -> Asset:
+    """Add ``asset`` to :data:`ASSETS` under its name and return it (modules that own assets call it).
+
+    Registering the same name again replaces the old entry, so re-running a notebook
+    cell is harmless.
+    """
+    if not isinstance(asset, Asset):
+        raise TypeError(f"register() takes an Asset, got {type(asset).__name__}.")
+    ASSETS[asset.name] = asset
+    return asset
+
+
+def fetch(name: str | Asset) -> Path:
+    """Local path of a registered asset (a file, or a folder for a repo snapshot).
+
+    Introduced in notebook 09 (notebook 00 explains the hub). Online: download into the cache
+    (or reuse it). Offline
+    (QUICK mode or ``HF_HUB_OFFLINE=1``): the cached copy, else the asset's stand-in
+    (see :func:`is_stand_in`), else :class:`HubOfflineError`.
+    """
+    asset = name if isinstance(name, Asset) else ASSETS.get(name)
+    if asset is None:
+        known = ", ".join(sorted(ASSETS)) or "none yet"
+        raise KeyError(f"No asset named {name!r} is registered (registered: {known}). "
+                       "Register it with voicelab.core.hub.register(Asset(...)) first.")
+    try:
+        if asset.url is not None:
+            return url_file(asset.url, sha256=asset.sha256, filename=asset.filename)
+        if asset.is_snapshot:
+            return hf_snapshot(asset.repo_id, allow_patterns=asset.allow_patterns,
+                               revision=asset.revision)
+        return hf_file(asset.repo_id, asset.filename, revision=asset.revision, sha256=asset.sha256)
+    except HubOfflineError:
+        if asset.stand_in is None:
+            raise
+        return _stand_in_path(asset)
+
+
+# ---------------------------------------------------------------------------- Hub and URL
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face Hub cache folder, read from the environment now.
+
+    ``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else ``~/.cache/huggingface/hub`` (the same
+    rule huggingface_hub applies when it is imported).
+    """
+    hub = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if not hub:
+        home = os.environ.get("HF_HOME") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "huggingface")
+        hub = os.path.join(home, "hub")
+    return Path(os.path.expandvars(os.path.expanduser(hub)))
+
+
+def hf_file(repo_id: str, filename: str, revision: str | None = None,
+            sha256: str | None = None) -> Path:
+    """Path of one file of a Hub repo, downloaded into the Hugging Face cache if needed.
+
+    Used by :func:`fetch`. Offline, only the cache is looked at (no network) and a
+    missing file raises :class:`HubOfflineError`. With ``sha256`` the file is checked;
+    a mismatch deletes it from the cache and raises :class:`ChecksumError`.
+    """
+    hf = _hf()
+    sha256 = _check_sha(sha256) if sha256 is not None else None
+    cache = hf_cache_dir()
+    what = f"{repo_id}/{filename}" + (f" (revision {revision})" if revision else "")
+    offline = runtime.is_offline()
+    try:
+        path = hf.hf_hub_download(repo_id, filename, revision=revision, cache_dir=str(cache),
+                                  local_files_only=offline)
+    except _local_miss_errors() as e:
+        if offline:
+            raise HubOfflineError(_offline_hub_message(what, cache, repo_id, filename, revision)) from e
+        raise DownloadError(
+            f"Could not download {what} from the Hugging Face Hub and it is not cached in {cache} "
+            f"({e.__class__.__name__}). Check the internet connection and the repo name, "
+            "then run again.") from e
+    path = Path(path)
+    if sha256 is not None:
+        _verify(path, sha256, what, discard=True)
+    return path
+
+
+def hf_snapshot(repo_id: str, allow_patterns: str | Iterable[str] | None = None,
+                revision: str | None = None) -> Path:
+    """Folder holding a Hub repo's files (all, or those matching ``allow_patterns``).
+
+    Used by :func:`fetch`. Uses the Hugging Face cache; offline, only the cache is
+    looked at and a missing snapshot raises :class:`HubOfflineError`.
+    """
+    hf = _hf()
+    patterns = [allow_patterns] if isinstance(allow_patterns, str) else (
+        list(allow_patterns) if allow_patterns is not None else None)
+    cache = hf_cache_dir()
+    what = repo_id + (f" (revision {revision})" if revision else "")
+    offline = runtime.is_offline()
+    try:
+        path = hf.snapshot_download(repo_id, revision=revision, allow_patterns=patterns,
+                                    cache_dir=str(cache), local_files_only=offline)
+    except _local_miss_errors() as e:
+        if offline:
+            raise HubOfflineError(_offline_hub_message(what, cache, repo_id, None, revision)) from e
+        raise DownloadError(
+            f"Could not download {what} from the Hugging Face Hub and it is not cached in {cache} "
+            f"({e.__class__.__name__}). Check the internet connection and the repo name, "
+            "then run again.") from e
+    return Path(path)
+
+
+def url_file(url: str, sha256: str | None = None, filename: str | None = None) -> Path:
+    """Path of a file downloaded from ``url`` into ``cache_dir()/downloads`` (once).
+
+    Used by :func:`fetch`. ``filename`` defaults to the last part of the URL. The
+    download is written to a temporary file and moved into place only when complete
+    and, with ``sha256``, only when the checksum matches (else :class:`ChecksumError`,
+    nothing kept). Offline, only the cache is used (else :class:`HubOfflineError`).
+    """
+    sha256 = _check_sha(sha256) if sha256 is not None else None
+    dest = _url_cache_path(url, filename)
+    if dest.is_file():
+        if sha256 is None:
+            return dest
+        try:
+            return _verify(dest, sha256, url, discard=True)
+        except ChecksumError:
+            if runtime.is_offline():
+                raise
+            # online: the cached copy was bad and is gone; download a fresh one below
+    if runtime.is_offline():
+        raise HubOfflineError(
+            f"{url} is not in the download cache and voicelab is offline ({_offline_reason()}), "
+            f"so it was not downloaded: {dest} is missing. To get it: run this notebook once in "
+            "FULL mode with internet (VOICELAB_QUICK=0), or download the file yourself and "
+            f"put it at {dest}.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _download(url, dest, sha256)
+    return dest
+
+
+def _url_cache_path(url: str, filename: str | None) -> Path:
+    if filename is None:
+        filename = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)).name or "download"
+    if Path(filename).name != filename or filename in (".", ".."):
+        raise ValueError(f"filename={filename!r} must be a plain file name, not a path.")
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    return runtime.cache_dir() / "downloads" / key / filename
+
+
+def _download(url: str, dest: Path, sha256: str | None) -> None:
+    """Stream ``url`` into a temp file next to ``dest``, check it, then os.replace."""
+    from tqdm.auto import tqdm
+
+    request = urllib.request.Request(url, headers={"User-Agent": "voicelab"})
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out:
+            try:
+                response = urllib.request.urlopen(request, timeout=60)
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                raise DownloadError(
+                    f"Could not download {url}: {e}. Check the URL and the internet connection, "
+                    f"or download the file yourself and put it at {dest}.") from e
+            with response:
+                total = response.headers.get("Content-Length")
+                total = int(total) if total and total.isdigit() else None
+                with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name,
+                          disable=total is not None and total < 2**20) as bar:
+                    while chunk := response.read(2**20):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+        got = digest.hexdigest()
+        if sha256 is not None and got != sha256:
+            raise ChecksumError(_checksum_message(url, sha256, got, dest))
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _hf():
+    import huggingface_hub
+
+    return huggingface_hub
+
+
+def _local_miss_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions huggingface_hub raises when a file is neither cached nor downloadable."""
+    try:
+        from huggingface_hub.errors import LocalEntryNotFoundError
+    except ImportError:  # pragma: no cover - huggingface_hub < 0.25
+        from huggingface_hub.utils import LocalEntryNotFoundError
+    return (LocalEntryNotFoundError, FileNotFoundError)
+
+
+def _offline_reason() -> str:
+    reasons = []
+    if runtime.flag("HF_HUB_OFFLINE"):
+        reasons.append("HF_HUB_OFFLINE=1")
+    if runtime.is_quick():
+        reasons.append("QUICK mode")
+    return " and ".join(reasons) or "offline"
+
+
+def _offline_hub_message(what: str, cache: Path, repo_id: str, filename: str | None,
+                         revision: str | None) -> str:
+    args = repo_id + (f" {filename}" if filename else "") + (f" --revision {revision}" if revision else "")
+    unset = " or unset HF_HUB_OFFLINE," if runtime.flag("HF_HUB_OFFLINE") else ""
+    return (f"{what} is missing: it is not in the Hugging Face cache ({cache}) and voicelab is "
+            f"offline ({_offline_reason()}), so it was not downloaded. To get it: run this "
+            f"notebook once in FULL mode with internet (VOICELAB_QUICK=0),{unset} or, on a "
+            f"machine with internet, run `hf download {args}` (older huggingface_hub: "
+            f"`huggingface-cli download {args}`) and copy its cache folder to {cache} "
+            "(or point HF_HOME at it).")
+
+
+# ---------------------------------------------------------------------------- stand-ins
+
+
+def is_stand_in(path: str | os.PathLike) -> bool:
+    """True when ``path`` (a file or folder) is a stand-in that :func:`fetch` built offline.
+
+    Introduced in notebook 01, so a notebook can say "this is a tiny random model, not the
+    real one" instead of presenting stand-in results as real.
+    """
+    path = Path(path).absolute()
+    return any((p / STAND_IN_MARKER).is_file() for p in (path, *path.parents))
+
+
+def _stand_in_path(asset: Asset) -> Path:
+    """Build the asset's stand-in once under cache_dir()/stand-ins/<name>/ and return its path."""
+    root = runtime.cache_dir() / "stand-ins"
+    final = root / asset.name
+    rel = None if asset.is_snapshot else Path(asset.filename or _url_cache_path(asset.url, None).name)
+    if (final / STAND_IN_MARKER).is_file() and (rel is None or (final / rel).exists()):
+        return final if rel is None else final / rel
+    root.mkdir(parents=True, exist_ok=True)
+    if final.exists():  # half-built or outdated: rebuild
+        shutil.rmtree(final, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{asset.name}.", suffix=".tmp"))
+    try:
+        target = tmp if rel is None else tmp / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _no_progress_bars():   # a stand-in is built once; its "Writing shards" bar is noise
+            asset.stand_in(target)
+        made = any(tmp.iterdir()) if rel is None else (target.exists() and (
+            target.is_dir() or target.stat().st_size > 0))
+        if not made:
+            raise VoicelabError(f"The stand-in for asset {asset.name!r} wrote nothing at {target}; "
+                                "its stand_in function must write the file (or fill the folder) "
+                                "it is given.")
+        (tmp / STAND_IN_MARKER).write_text(json.dumps(
+            {"asset": asset.name, "replaces": asset.source,
+             "note": "small local stand-in built offline by voicelab.core.hub, not the real weights"},
+            indent=1) + "\n")
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another process finished first: use its copy
+            if not (final / STAND_IN_MARKER).is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final if rel is None else final / rel
+
+
+@contextlib.contextmanager
+def _no_progress_bars():
+    """Switch off transformers' and huggingface_hub's progress bars inside the block."""
+    import huggingface_hub.utils as hf_utils
+
+    try:
+        from transformers.utils import logging as tf_logging
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        tf_logging = None
+    hf_was = not hf_utils.are_progress_bars_disabled()
+    tf_was = tf_logging is not None and tf_logging.is_progress_bar_enabled()
+    hf_utils.disable_progress_bars()
+    if tf_logging is not None:
+        tf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if hf_was:
+            hf_utils.enable_progress_bars()
+        if tf_was:
+            tf_logging.enable_progress_bar()
+
+
+# ---------------------------------------------------------------------------- checksums
+
+
+def sha256sum(path: str | os.PathLike) -> str:
+    """SHA-256 of a file as 64 lowercase hex digits (the form of :class:`Asset`'s ``sha256``)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def _check_sha(sha256: str) -> str:
+    value = str(sha256).strip().lower()
+    if not _SHA256.fullmatch(value):
+        raise ValueError(f"sha256={sha256!r} is not a SHA-256 (64 hex digits).")
+    return value
+
+
+def _checksum_message(what: str, expected: str, got: str, path: Path) -> str:
+    return (f"{what}: the file's SHA-256 is {got}, expected {expected}. The download is "
+            f"corrupt or the file changed upstream, so it was not kept ({path}). Run again to "
+            "download it again; if it keeps failing, check the expected checksum.")
+
+
+def _verify(path: Path, expected: str, what: str, discard: bool) -> Path:
+    """Check ``path`` against ``expected``; on mismatch delete it (and its HF blob) and raise."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    got = _VERIFIED.get(key) or sha256sum(path)
+    if got == expected:
+        _VERIFIED[key] = got
+        return path
+    if discard:
+        blob = path.resolve() if path.is_symlink() else None
+        path.unlink(missing_ok=True)
+        if blob is not None:
+            blob.unlink(missing_ok=True)
+    raise ChecksumError(_checksum_message(what, expected, got, path))
+
+
+# ---------------------------------------------------------------------------- weights
+
+
+def save_weights(state_dict: Mapping[str, object], path: str | os.PathLike,
+                 metadata: Mapping[str, str] | None = None) -> Path:
+    """Write a flat ``{name: tensor}`` dict to a ``.safetensors`` file, atomically.
+
+    Introduced in notebook 00. Only tensors can be stored (no Python objects, so nothing
+    can run when the file is opened); keep step counts or optimiser state elsewhere.
+    Returns the path.
+    """
+    import torch
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"{path}: save_weights writes safetensors, so the name must end in "
+                         ".safetensors.")
+    tensors, seen = {}, set()
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise TypeError(f"save_weights: key {key!r} is not a string.")
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"save_weights stores tensors only, but {key!r} is a "
+                            f"{type(value).__name__}; save it separately (e.g. JSON).")
+        t = value.detach().cpu().contiguous()
+        ptr = t.untyped_storage().data_ptr() if t.numel() else None
+        if ptr is not None and ptr in seen:  # tied/shared weights: store a copy
+            t = t.clone()
+        elif ptr is not None:
+            seen.add(ptr)
+        tensors[key] = t
+    with files.atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=dict(metadata) if metadata else None)
+    return path
+
+
+def load_weights(path: str | os.PathLike) -> dict:
+    """Open a weights file safely and return its dict (usually ``{name: tensor}``).
+
+    Introduced in notebook 00. ``.safetensors`` via safetensors; ``.pt/.pth/.bin/.ckpt``
+    via ``torch.load(weights_only=True)``, which rebuilds tensors and plain containers
+    only. A file that needs full unpickling (it could run code) raises
+    :class:`~voicelab.core.errors.UnsafeModelError`; nothing in it is run. Missing, empty
+    or unreadable files raise :class:`ModelFileError` naming the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileNotFoundError(f"{path}: no such weights file. Check the path, or get it "
+                                     "with voicelab.core.hub.fetch(...).")
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder; pass the weights file inside it "
+                             "(.safetensors, .pt, .pth, .bin or .ckpt).")
+    suffix = path.suffix.lower()
+    if suffix != ".safetensors" and suffix not in TORCH_SUFFIXES:
+        raise ModelFileError(f"{path}: unknown weights format {suffix or '(no suffix)'!r}; "
+                             "voicelab loads .safetensors, .pt, .pth, .bin and .ckpt files.")
+    if path.stat().st_size == 0:
+        raise ModelFileError(f"{path} is empty (0 bytes): the download or save was probably "
+                             "interrupted. Delete it and download or save it again.")
+    obj = _load_safetensors(path) if suffix == ".safetensors" else _load_torch(path)
+    if not isinstance(obj, dict):
+        raise ModelFileError(f"{path} holds a {type(obj).__name__}, not a dict of weights; "
+                             "save a state_dict (a dict of tensors) instead.")
+    return obj
+
+
+def _load_safetensors(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as e:  # SafetensorError, OSError, ...
+        raise ModelFileError(f"{path} is not a readable safetensors file ({e}). "
+                             f"{_what_it_looks_like(path)}") from e
+
+
+def _load_torch(path: Path) -> dict:
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*pickle protocol.*", category=UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        refused = isinstance(e, pickle.UnpicklingError) or "weights only load failed" in str(e).lower()
+        if refused:
+            needs, names = _scan_pickles(path)
+            if needs:
+                asks = f" (it asks for {', '.join(names)})" if names else ""
+                raise UnsafeModelError(
+                    f"{path} contains Python objects{asks} that only full unpickling can rebuild, "
+                    "and full unpickling can run arbitrary code, so voicelab refuses to open it. "
+                    "Nothing in the file was run. Ask its author for a .safetensors file or, only "
+                    "if you trust the source completely, convert it yourself to a plain state_dict "
+                    "saved with voicelab.core.hub.save_weights.") from e
+        if refused:  # torch's own advice here (weights_only=False) is exactly what not to do
+            why = "its contents are not valid pickle data"
+        elif isinstance(e, EOFError):
+            why = "it ends too early, as if cut off"
+        else:
+            why = f"{type(e).__name__}: {_first_sentence(e)}"
+        raise ModelFileError(f"{path} is not a PyTorch weights file that can be read ({why}). "
+                             f"{_what_it_looks_like(path)}") from e
+
+
+_OBJECT_OPS = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX",
+               "BUILD", "EXT1", "EXT2", "EXT4"}
+_STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING",
+               "BINSTRING", "SHORT_BINSTRING"}
+
+
+def _scan_pickles(path: Path, limit: int = 64 * 2**20) -> tuple[bool, list[str]]:
+    """Read (never run) the pickle data in ``path``: does it build Python objects, and which?
+
+    Returns (True, [names it imports, torch's own left out]) when a well-formed pickle in
+    the file uses object-building opcodes; (False, []) for data that is not pickle at all.
+    """
+    streams = []
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                streams = [zf.read(n) for n in zf.namelist() if n.endswith(".pkl")]
+        else:
+            with open(path, "rb") as f:
+                streams = [f.read(limit)]
+    except (OSError, zipfile.BadZipFile, RuntimeError):
+        return False, []
+    needs, names = False, []
+    for data in streams:
+        stream = io.BytesIO(data)
+        for _ in range(16):  # torch's old format is several pickles in a row
+            if stream.tell() >= len(data):
+                break
+            try:
+                ops = list(pickletools.genops(stream))
+            except Exception:  # not (or no longer) pickle data
+                break
+            if not any(op.name in _OBJECT_OPS for op, _, _ in ops):
+                continue
+            needs = True
+            for i, (op, arg, _) in enumerate(ops):
+                name = None
+                if op.name == "GLOBAL" and isinstance(arg, str):
+                    name = arg.replace(" ", ".")
+                elif op.name == "STACK_GLOBAL" and i >= 4:
+                    pushed = [(o.name, a) for o, a, _ in ops[i - 4:i] if o.name != "MEMOIZE"]
+                    if len(pushed) >= 2 and all(o in _STRING_OPS for o, _ in pushed[-2:]):
+                        name = f"{pushed[-2][1]}.{pushed[-1][1]}"
+                if name and not name.startswith("torch.") and name != "collections.OrderedDict" \
+                        and name not in names:
+                    names.append(name)
+    return needs, names[:5]
+
+
+def _first_sentence(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0].split(". ")[0].rstrip(".")[:200] if text else repr(e)
+
+
+def _what_it_looks_like(path: Path) -> str:
+    """A hint from the first bytes: LFS pointer, HTML page, other text, or unknown."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+    if head.startswith(b"version https://git-lfs"):
+        return ("It is a Git LFS pointer, not the weights: the repo was cloned without git-lfs. "
+                "Download the file with voicelab.core.hub (or `git lfs pull`).")
+    if head.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
+        return ("It is an HTML page (a failed download or a login page?), not weights. "
+                "Download it again from the right link.")
+    try:
+        head.decode("utf-8")
+        text = True
+    except UnicodeDecodeError as e:  # a character cut at the 256-byte edge is still text
+        text = e.start >= len(head) - 3 and b"\0" not in head
+    if text:
+        return "It looks like a text file, not weights: check that it is the right file."
+    return "It may be damaged or in another format: download or save it again."

@@ -1,0 +1,247 @@
+"""Where the course is running and how big it may be: QUICK or FULL mode, device, versions.
+
+Introduced in notebook 00; every notebook calls :func:`report` in its second cell.
+
+QUICK mode runs every notebook offline on a CPU with tiny sizes (CI, laptops);
+FULL mode is the real thing (a CUDA GPU, internet, real training lengths).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import random
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+__all__ = [
+    "Runtime", "detect", "report", "is_quick", "is_offline", "is_colab",
+    "cache_dir", "seed_everything", "pick", "flag", "quiet",
+]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+VERSIONED = ("python", "voicelab", "torch", "torchaudio", "torchcodec", "numpy", "so-vits-svc-fork")
+
+
+def flag(name: str) -> bool | None:
+    """Read an on/off environment variable: True, False, or None when unset or empty."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return None if value == "" else True
+
+
+def is_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _mode(has_gpu: bool) -> tuple[str, list[str]]:
+    """Return ("QUICK" | "FULL", reasons). VOICELAB_QUICK overrides everything else."""
+    forced = flag("VOICELAB_QUICK")
+    if forced is True:
+        return "QUICK", ["VOICELAB_QUICK=1"]
+    if forced is False:
+        reasons = ["VOICELAB_QUICK=0"]
+        if not has_gpu:
+            reasons.append("no CUDA GPU: FULL sizes on a CPU will be very slow")
+        return "FULL", reasons
+    reasons = []
+    if flag("CI"):
+        reasons.append("CI is set")
+    if not has_gpu:
+        reasons.append("no CUDA GPU")
+    return ("QUICK", reasons) if reasons else ("FULL", ["CUDA GPU found"])
+
+
+def is_quick() -> bool:
+    """True in QUICK mode: no CUDA GPU, or ``CI`` set, or ``VOICELAB_QUICK=1`` (``=0`` forces FULL)."""
+    forced = flag("VOICELAB_QUICK")
+    if forced is not None:
+        return forced
+    return bool(flag("CI")) or not _cuda_available()
+
+
+def is_offline() -> bool:
+    """True when nothing may be downloaded: QUICK mode or ``HF_HUB_OFFLINE=1``."""
+    return bool(flag("HF_HUB_OFFLINE")) or is_quick()
+
+
+def pick(quick, full):
+    """Return ``quick`` in QUICK mode and ``full`` in FULL mode (sizes, step counts, data)."""
+    return quick if is_quick() else full
+
+
+def cache_dir() -> Path:
+    """Folder for downloads and generated data: ``$VOICELAB_CACHE`` or ``~/.cache/voicelab``.
+
+    Always an absolute path: a relative ``$VOICELAB_CACHE`` is taken from the working folder
+    now, so code that changes folders later (so-vits-svc's pre-hubert) still finds it.
+    """
+    root = os.environ.get("VOICELAB_CACHE") or Path.home() / ".cache" / "voicelab"
+    path = Path(root).expanduser().absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _version(dist: str) -> str | None:
+    if dist == "python":
+        return platform.python_version()
+    if dist == "torch" and "torch" in sys.modules:
+        return sys.modules["torch"].__version__  # includes the build, e.g. 2.11.0+cu130
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+@dataclass
+class Runtime:
+    """What :func:`detect` found. Printing it gives the report every notebook shows."""
+
+    mode: str
+    reasons: list[str]
+    device: str
+    colab: bool
+    gpu_name: str | None = None
+    gpu_total_gb: float | None = None
+    gpu_free_gb: float | None = None
+    versions: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def quick(self) -> bool:
+        return self.mode == "QUICK"
+
+    def __str__(self) -> str:
+        where = "Google Colab" if self.colab else "local machine"
+        lines = [f"voicelab mode: {self.mode} ({'; '.join(self.reasons)}) on {where}"]
+        if self.gpu_name:
+            lines.append(f"device: {self.device} = {self.gpu_name}, "
+                         f"{self.gpu_total_gb:.1f} GB total, {self.gpu_free_gb:.1f} GB free")
+        else:
+            lines.append(f"device: {self.device} (no CUDA GPU)")
+        lines.append(" | ".join(f"{k} {v or 'not installed'}" for k, v in self.versions.items()))
+        if self.quick:
+            lines.append("QUICK mode: offline, tiny models and data made on this machine; "
+                         "results show that the code works, not how good it can get.")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, p, cycle):  # IPython display
+        p.text(str(self))
+
+
+def detect() -> Runtime:
+    """Look at the environment and return a :class:`Runtime` (mode, device, GPU memory, versions)."""
+    has_gpu = _cuda_available()
+    mode, reasons = _mode(has_gpu)
+    gpu_name = total = free = None
+    device = "cpu"
+    if has_gpu:
+        import torch
+
+        props = torch.cuda.get_device_properties(0)
+        gpu_name = props.name
+        free_b, total_b = torch.cuda.mem_get_info(0)
+        total, free = total_b / 1e9, free_b / 1e9
+        # QUICK mode stays on the CPU so its outputs are the same everywhere.
+        device = "cuda" if mode == "FULL" else "cpu"
+    versions = {name: _version(name) for name in VERSIONED}
+    return Runtime(mode, reasons, device, is_colab(), gpu_name, total, free, versions)
+
+
+def report(seed: int | None = 0) -> Runtime:
+    """Detect the runtime, seed every random generator (unless ``seed`` is None) and return it.
+
+    The notebooks' second cell is ``voicelab.core.runtime.report()``; its printed form says the
+    mode and why, the device and its memory, and the versions that matter.
+    """
+    if seed is not None:
+        seed_everything(seed)
+    return detect()
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python's, NumPy's and torch's random generators."""
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+#: The first cell of every notebook (tests/test_notebooks.py checks they all match).
+#: On Colab it installs voicelab from the repository plus two offline speech programs;
+#: elsewhere it does nothing (locally, `make lab` has installed everything).
+SETUP_CELL = '''\
+# Setup. On Colab: install voicelab (about 3 minutes the first time, because pyworld,
+# a so-vits-svc-fork dependency, has no wheel for Python 3.13 yet and builds from source).
+# Colab's own torch, torchaudio and numpy are kept. Locally (after `make lab`): nothing to do.
+import os, subprocess, sys
+if "google.colab" in sys.modules and subprocess.run(["pip", "show", "-q", "voicelab"]).returncode:
+    repo = os.environ.get("VOICELAB_REPO", "https://github.com/voicelab-course/voicelab")
+    subprocess.run("apt-get update -qq && apt-get install -y -qq espeak-ng flite ffmpeg > /dev/null",
+                   shell=True, check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"voicelab @ git+{repo}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "resemblyzer"], check=True)'''
+
+
+# ---------------------------------------------------------------------------- quiet
+
+
+_NOISY = ("so_vits_svc_fork", "lightning", "lightning.pytorch", "lightning_fabric",
+          "transformers", "py.warnings", "numba", "matplotlib")
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence so-vits-svc-fork's, Lightning's and transformers' INFO logs and warnings.
+
+    Importing so_vits_svc_fork configures the root logger at INFO and routes warnings to
+    it; inside this block only errors get through, and the levels are restored after.
+    """
+    import logging
+    import warnings
+
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in _NOISY]
+    levels = [lg.level for lg in loggers]
+    try:
+        from transformers.utils import logging as hf_logging
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        hf_logging = None
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+        if hf_logging is not None and bars:
+            hf_logging.enable_progress_bar()

@@ -1,0 +1,139 @@
+"""A foundation model answering a prompt: a small instruction-tuned text transformer.
+
+Introduced in notebook 01. A *foundation model* is pretrained once on a huge amount of
+text and then adapted (here: instruction-tuned) for many tasks; you talk to it with a
+*prompt*. :data:`TEXT_MODEL` is SmolLM2-360M-Instruct (a 360-million-parameter decoder-only
+transformer, Llama architecture, Apache-2.0), downloaded through :mod:`voicelab.core.hub`.
+
+Offline (QUICK mode) the asset's stand-in is used instead: a *tiny, randomly initialised*
+model of the same architecture with a character-level tokenizer, written with
+``save_pretrained`` where the loader looks. The loading and generation code is the same
+for both, so it is exercised offline; the stand-in's answers are random characters, and
+:func:`voicelab.core.hub.is_stand_in` tells a notebook to say so.
+"""
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+from ..core import hub
+from ..core.torchutil import seeded
+
+__all__ = ["TEXT_MODEL", "CHAT_TEMPLATE", "load_text_model", "answer"]
+
+TEXT_MODEL_ID = "HuggingFaceTB/SmolLM2-360M-Instruct"
+#: ChatML, the conversation format SmolLM2-Instruct was tuned on (the stand-in uses it too).
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def _write_text_model_stand_in(folder: Path) -> None:
+    """A tiny random Llama causal LM (2 layers, width 32) with a character-level tokenizer.
+
+    Its weights are drawn wider than usual (``initializer_range=0.5``, untied output layer)
+    so that greedy decoding wanders over many characters instead of repeating one.
+
+    Same files and classes as the real model (config.json, model.safetensors,
+    tokenizer.json, tokenizer_config.json ...), so ``AutoModelForCausalLM`` and
+    ``AutoTokenizer`` load it exactly as they load SmolLM2. Seeded: always the same weights.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    # Byte-level BPE without merges: one token per character. Letters, digits, punctuation,
+    # space and newline only, so random answers stay printable; any other character
+    # becomes <|endoftext|> (the unknown token).
+    text_chars = string.ascii_letters + string.digits + string.punctuation + " \n"
+    chars = [_byte_level_char(b) for b in text_chars.encode("ascii")]
+    vocab = {tok: i for i, tok in enumerate(_SPECIALS)}
+    for ch in chars:
+        vocab.setdefault(ch, len(vocab))
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<|endoftext|>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<|im_start|>", eos_token="<|im_end|>",
+        unk_token="<|endoftext|>", pad_token="<|endoftext|>",
+        additional_special_tokens=_SPECIALS[1:])
+    tokenizer.chat_template = CHAT_TEMPLATE
+    config = LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=512, bos_token_id=vocab["<|im_start|>"],
+                         eos_token_id=vocab["<|im_end|>"], pad_token_id=vocab["<|endoftext|>"],
+                         tie_word_embeddings=False, initializer_range=0.5)
+    with seeded(0):
+        model = LlamaForCausalLM(config)
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+
+
+def _byte_level_char(b: int) -> str:
+    """The printable character byte-level BPE uses for byte ``b`` (GPT-2's mapping)."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    if b in keep:
+        return chr(b)
+    return chr(256 + sorted(set(range(256)) - set(keep)).index(b))
+
+
+#: SmolLM2-360M-Instruct: the files transformers needs (no ONNX copies, no training logs).
+TEXT_MODEL = hub.register(hub.Asset(
+    "smollm2-360m-instruct", repo_id=TEXT_MODEL_ID,
+    allow_patterns=("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+                    "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+                    "chat_template.jinja"),
+    description="SmolLM2-360M-Instruct, a small instruction-tuned text transformer (Apache-2.0)",
+    stand_in=_write_text_model_stand_in))
+
+
+def load_text_model(device: str = "cpu"):
+    """Fetch :data:`TEXT_MODEL` (or its offline stand-in) and load it.
+
+    Introduced in notebook 01. Returns ``(model, tokenizer, path)``; ``path`` is the local
+    folder, so ``voicelab.core.hub.is_stand_in(path)`` says whether this is the tiny random
+    stand-in. Weights are read from safetensors only.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()        # no warnings or loading bars in the notebook
+    hf_logging.disable_progress_bar()
+    try:
+        path = hub.fetch(TEXT_MODEL)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True).to(device).eval()
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+    return model, tokenizer, Path(path)
+
+
+def answer(model, tokenizer, prompt: str, max_new_tokens: int = 60,
+           system: str | None = None) -> str:
+    """Ask ``model`` one question: wrap ``prompt`` in its chat template, generate, decode.
+
+    Introduced in notebook 01. Greedy decoding (always the most probable next token), so
+    the same model and prompt give the same answer. Returns the generated text only,
+    without the prompt and special tokens.
+    """
+    import torch
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError("prompt must be a non-empty string: the question to ask the model")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}]
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                           return_dict=True, return_tensors="pt")
+    inputs = {k: v.to(model.device) for k, v in inputs.items()}
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                             pad_token_id=pad)
+    new = out[0, inputs["input_ids"].shape[1]:]
+    return tokenizer.decode(new, skip_special_tokens=True).strip()

@@ -1,0 +1,614 @@
+"""Text to speech: offline voices with prosody controls, mel spectrograms and vocoders, Hub models.
+
+Introduced in notebook 07. The steps of a text-to-speech system, each one callable:
+
+* :func:`speak`: text -> waveform with the offline programs (flite, espeak-ng), with
+  ``rate``, ``pitch`` (semitones) and ``volume_db``; the engine SSML renders with
+  (:mod:`voicelab.lessons.ssml`). Text is normalised first (:mod:`voicelab.lessons.text`).
+* :func:`mel` / :func:`griffin_lim`: the 80-band log-mel spectrogram SpeechT5 and its
+  HiFi-GAN use (16 kHz, hop 256), and its classic inversion to a waveform.
+* Hub models, loaded through :mod:`voicelab.core.hub` (offline: tiny random stand-ins of the
+  same transformers classes, see :func:`voicelab.core.hub.is_stand_in`): SpeechT5 + its
+  HiFi-GAN vocoder + a speaker x-vector (:func:`load_speecht5`, :func:`speecht5_speak`),
+  MMS/VITS (:func:`load_vits`), Bark (:func:`load_bark`), all usable with transformers'
+  ``pipeline("text-to-speech")`` (:func:`pipeline`), and a short SpeechT5 fine-tuning
+  loop (:func:`finetune_speecht5`).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import audio
+from ..core import hub, runtime
+from . import text as textmod
+from ..core.errors import AudioError, VoicelabError
+from ..core.torchutil import seeded
+
+__all__ = [
+    "SR", "TTSError", "FLITE_VOICES", "speak", "trim", "silences", "MEL", "mel", "griffin_lim",
+    "SPEECHT5", "SPEECHT5_VOCODER", "XVECTORS", "VITS", "BARK", "load_speecht5", "speaker_xvector",
+    "speecht5_speak", "vocode", "load_vits", "vits_speak", "load_bark", "pipeline",
+    "transcribed_clips", "finetune_speecht5", "speecht5_loss",
+]
+
+#: Sample rate of everything in this module (Hz): flite's, SpeechT5's and MMS's rate.
+SR = 16000
+#: Offline voices: voicelab.data.speech speaker keys -> flite voice names.
+FLITE_VOICES = {"slt": "slt", "rms": "rms", "awb": "awb", "kal": "kal16"}
+_RATE = (0.25, 4.0)
+_PITCH = (-24.0, 24.0)
+
+
+class TTSError(VoicelabError, ValueError):
+    """A text-to-speech request that cannot be carried out (empty text, bad setting, missing program)."""
+
+
+# ------------------------------------------------------------------------------ offline voices
+
+
+def _engine(voice: str) -> tuple[str, str]:
+    if voice in FLITE_VOICES:
+        return "flite", FLITE_VOICES[voice]
+    if voice.startswith("espeak:") and len(voice) > 7:
+        return "espeak-ng", voice[7:]
+    raise TTSError(f"unknown voice {voice!r}: use one of {sorted(FLITE_VOICES)} (flite, English) "
+                   "or 'espeak:LANG' for espeak-ng (e.g. 'espeak:en-us', 'espeak:fr', 'espeak:cmn').")
+
+
+def speak(text: str, voice: str = "slt", *, rate: float = 1.0, pitch: float = 0.0,
+          volume_db: float = 0.0, normalize: bool = True) -> tuple[np.ndarray, int]:
+    """Say ``text`` offline and return ``(y, sr)``: float32 mono at :data:`SR` Hz.
+
+    Introduced in notebook 07. ``voice``: ``"slt"``, ``"rms"``, ``"awb"``, ``"kal"`` (flite,
+    English; text outside Latin script is refused) or ``"espeak:LANG"`` (espeak-ng, any of its
+    languages). ``rate``: speed factor (2.0 = twice as fast, done by the engine, 0.25..4).
+    ``pitch``: shift in semitones (WORLD resynthesis, -24..24). ``volume_db``: gain in dB.
+    ``normalize`` runs :func:`voicelab.lessons.text.normalize` first (numbers, dates, abbreviations).
+    Long text is fine: the engines read it from a file, sentence after sentence.
+    """
+    engine, name = _engine(voice)
+    if not isinstance(text, str) or not text.strip():
+        raise TTSError("nothing to say: the text is empty. Give at least one word.")
+    if not (_RATE[0] <= float(rate) <= _RATE[1]):
+        raise TTSError(f"rate={rate} is outside {_RATE[0]}..{_RATE[1]} (1.0 is the voice's own speed).")
+    if not (_PITCH[0] <= float(pitch) <= _PITCH[1]):
+        raise TTSError(f"pitch={pitch} semitones is outside {_PITCH[0]:g}..{_PITCH[1]:g}.")
+    if not np.isfinite(volume_db) or volume_db > 40:
+        raise TTSError(f"volume_db={volume_db} must be a finite gain of at most +40 dB.")
+    if normalize:
+        text = textmod.normalize(text, ascii_only=engine == "flite")
+    elif engine == "flite" and any(ord(c) > 127 for c in text):
+        raise TTSError("flite voices read ASCII English only; use normalize=True (drops accents) "
+                       "or an espeak-ng voice such as 'espeak:fr'.")
+    if not any(c.isalnum() for c in text):
+        raise TTSError(f"nothing to say: {text!r} has no letters or digits.")
+    exe = shutil.which(engine)
+    if exe is None:
+        raise TTSError(f"{engine} is not installed. Install it (Debian/Ubuntu/Colab: "
+                       f"`apt-get install -y {engine}`) or run `make setup`.")
+    with tempfile.TemporaryDirectory(prefix="voicelab-speak-") as tmp:
+        src, wav = Path(tmp) / "in.txt", Path(tmp) / "out.wav"
+        src.write_text(text, encoding="utf-8")
+        if engine == "flite":
+            cmd = [exe, "-voice", name, "--setf", f"duration_stretch={1.0 / float(rate):.4f}",
+                   "-f", str(src), "-o", str(wav)]
+        else:
+            cmd = [exe, "-v", name, "-s", str(int(round(160 * float(rate)))), "-f", str(src), "-w", str(wav)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0 or not wav.exists() or wav.stat().st_size <= 44:
+            raise TTSError(f"{engine} failed for voice {voice!r}: "
+                           f"{done.stderr.strip() or 'no audio written'}. For espeak-ng, list "
+                           "voices with `espeak-ng --voices`.")
+        y, _ = audio.load(wav, sr=SR, min_seconds=0.0, allow_silence=True)
+    if float(np.max(np.abs(y), initial=0.0)) == 0.0:
+        raise TTSError(f"{engine} produced silence for {text[:40]!r}: voice {voice!r} cannot read "
+                       "this text.")
+    if pitch:
+        y = _shift_pitch(y, SR, float(pitch))
+    if volume_db:
+        y = y * np.float32(10.0 ** (volume_db / 20.0))
+    return y.astype(np.float32), SR
+
+
+def _shift_pitch(y: np.ndarray, sr: int, semitones: float) -> np.ndarray:
+    """WORLD analysis/synthesis with F0 multiplied by 2**(semitones/12); timing unchanged."""
+    from ..audio import world
+
+    feats = world.analyze(y, sr, f0_method="dio")
+    out = world.synthesize(feats.f0 * 2.0 ** (semitones / 12.0), feats.sp, feats.ap, sr)
+    n = len(y)
+    out = out[:n] if len(out) >= n else np.pad(out, (0, n - len(out)))
+    peak_in, peak_out = np.max(np.abs(y)), np.max(np.abs(out))
+    return (out * (peak_in / peak_out) if peak_out > 0 else out).astype(np.float32)
+
+
+def trim(y, sr: int = SR, top_db: float = 40.0) -> np.ndarray:
+    """Cut leading and trailing silence: samples more than ``top_db`` dB below the peak.
+
+    Introduced in notebook 07 (SSML joins trimmed pieces so pauses are exactly as asked).
+    Works sample by sample, with 5 ms of margin kept where it exists.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.size == 0:
+        return y
+    peak = float(np.max(np.abs(y)))
+    if peak == 0.0:
+        return y[:0]
+    loud = np.flatnonzero(np.abs(y) > peak * 10.0 ** (-top_db / 20.0))
+    pad = int(0.005 * sr)
+    return y[max(0, loud[0] - pad): loud[-1] + 1 + pad]
+
+
+def silences(y, sr: int = SR, *, floor_db: float = -60.0, min_seconds: float = 0.05,
+             frame_seconds: float = 0.005) -> list[tuple[float, float]]:
+    """Silent stretches of ``y`` as ``(start, end)`` seconds: 5 ms frames whose RMS is below ``floor_db`` dBFS.
+
+    Introduced in notebook 07 to measure SSML breaks. Only stretches of at least
+    ``min_seconds`` are returned.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    hop = max(1, int(round(frame_seconds * sr)))
+    n = len(y) // hop
+    if n == 0:
+        return []
+    rms = np.sqrt(np.mean(y[: n * hop].reshape(n, hop) ** 2, axis=1))
+    quiet = rms < 10.0 ** (floor_db / 20.0)
+    out, start = [], None
+    for i, q in enumerate(np.append(quiet, False)):
+        if q and start is None:
+            start = i
+        elif not q and start is not None:
+            if (i - start) * hop / sr >= min_seconds:
+                out.append((start * hop / sr, i * hop / sr))
+            start = None
+    return out
+
+
+# ------------------------------------------------------------------------ mel and Griffin-Lim
+
+#: The log-mel spectrogram of SpeechT5 and its HiFi-GAN (and of our tiny acoustic model).
+MEL = dict(sr=SR, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=80.0, fmax=7600.0)
+
+
+def _mel_basis():
+    import librosa
+
+    return librosa.filters.mel(sr=MEL["sr"], n_fft=MEL["n_fft"], n_mels=MEL["n_mels"],
+                               fmin=MEL["fmin"], fmax=MEL["fmax"], norm="slaney", htk=False)
+
+
+def mel(y, sr: int = SR) -> np.ndarray:
+    """Log10 mel spectrogram ``S`` of shape (frames, 80): 16 kHz, 64 ms windows, hop 16 ms.
+
+    Introduced in notebook 07. The same features as transformers' SpeechT5FeatureExtractor
+    (``audio_target=``), so SpeechT5's HiFi-GAN can turn them into a waveform.
+    """
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1 or y.size == 0:
+        raise AudioError(f"mel() needs a non-empty mono waveform (n,), got shape {y.shape}.")
+    if sr != SR:
+        y = audio.resample(y, sr, SR)
+    spec = np.abs(librosa.stft(y, n_fft=MEL["n_fft"], hop_length=MEL["hop_length"],
+                               win_length=MEL["win_length"], window="hann", center=True,
+                               pad_mode="reflect"))
+    return np.log10(np.maximum(1e-10, _mel_basis() @ spec)).T.astype(np.float32)
+
+
+def griffin_lim(S, n_iter: int = 32, seed: int = 0) -> np.ndarray:
+    """Waveform from a log10 mel spectrogram ``S`` (frames, 80) with Griffin-Lim. Introduced in notebook 07.
+
+    The mel bands are mapped back to a linear spectrum (non-negative least squares), and
+    Griffin-Lim guesses the phases over ``n_iter`` iterations. Returns float32 at :data:`SR` Hz.
+    """
+    import librosa
+
+    from ..audio import spectral
+
+    S = np.asarray(S, dtype=np.float32)
+    if S.ndim != 2 or S.shape[1] != MEL["n_mels"]:
+        raise ValueError(f"griffin_lim expects a (frames, {MEL['n_mels']}) log-mel array, got {S.shape}.")
+    power = 10.0 ** S.T.astype(np.float64)
+    linear = np.maximum(librosa.util.nnls(_mel_basis(), power), 0.0)
+    y = spectral.griffin_lim(linear, MEL["hop_length"], n_iter=n_iter, seed=seed,
+                             win_length=MEL["win_length"])   # notebook 02's Griffin-Lim
+    return y.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------- Hub models
+#
+# Each Hub model is an Asset of voicelab.core.hub. Offline (QUICK mode) its stand-in is a tiny,
+# randomly initialised model of the same transformers class with real config, tokenizer and
+# processor files, so the loading code below is exactly the code FULL mode runs. A stand-in
+# makes noise, not speech: check hub.is_stand_in(path) before judging what you hear.
+
+_STAND_IN_TEXT = ("the quick brown fox jumps over the lazy dog. pack my box with five dozen liquor jugs! "
+                  "how vexingly quick daft zebras jump? 0123456789, ' - : ; \" ( )")
+
+
+def _write_speecht5_stand_in(folder: Path) -> None:
+    """Tiny random SpeechT5ForTextToSpeech + its processor (a character SentencePiece model)."""
+    import sentencepiece as spm
+    from transformers import (SpeechT5Config, SpeechT5FeatureExtractor, SpeechT5ForTextToSpeech,
+                              SpeechT5Processor, SpeechT5Tokenizer)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "chars.txt"
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        corpus.write_text("\n".join([_STAND_IN_TEXT, letters, letters.upper()] * 3), encoding="utf-8")
+        spm.SentencePieceTrainer.train(
+            input=str(corpus), model_prefix=str(Path(tmp) / "spm_char"), model_type="char",
+            vocab_size=len(set(_STAND_IN_TEXT + letters + letters.upper()) - {" "}) + 5,
+            character_coverage=1.0, bos_id=0, pad_id=1, eos_id=2, unk_id=3, minloglevel=2)
+        tokenizer = SpeechT5Tokenizer(str(Path(tmp) / "spm_char.model"))
+        processor = SpeechT5Processor(feature_extractor=SpeechT5FeatureExtractor(), tokenizer=tokenizer)
+        processor.save_pretrained(folder)
+    config = SpeechT5Config(vocab_size=len(tokenizer), hidden_size=32, encoder_layers=1,
+                            encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
+                            decoder_attention_heads=2, decoder_ffn_dim=64, speech_decoder_prenet_units=32,
+                            speech_decoder_postnet_layers=2, speech_decoder_postnet_units=32,
+                            conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+                            max_text_positions=600, max_speech_positions=1000,
+                            encoder_layerdrop=0.0, decoder_layerdrop=0.0)
+    with seeded(0):
+        SpeechT5ForTextToSpeech(config).save_pretrained(folder, safe_serialization=True)
+
+
+def _write_hifigan_stand_in(folder: Path) -> None:
+    """Tiny random SpeechT5HifiGan with the real hop (4*4*4*4 = 256 samples per mel frame)."""
+    import torch
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    config = SpeechT5HifiGanConfig(upsample_initial_channel=32, resblock_kernel_sizes=(3,),
+                                   resblock_dilation_sizes=((1, 3),))
+    with seeded(0):
+        model = SpeechT5HifiGan(config)
+        model.mean.copy_(torch.full_like(model.mean, -2.5))  # roughly the level of real log-mels
+        model.scale.copy_(torch.ones_like(model.scale))
+        model.save_pretrained(folder, safe_serialization=True)
+
+
+def _write_xvector_stand_in(path: Path) -> None:
+    """A random 512-dim float32 vector of about the real x-vectors' size, as raw little-endian floats."""
+    rng = np.random.default_rng(0)
+    v = rng.normal(0.0, 0.05, 512).astype("<f4")
+    path.write_bytes(v.tobytes())
+
+
+def _write_vits_stand_in(folder: Path) -> None:
+    """Tiny random VitsModel (the MMS architecture) with a character vocabulary."""
+    import json as _json
+
+    from transformers import VitsConfig, VitsModel, VitsTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = sorted(set("abcdefghijklmnopqrstuvwxyz' -"))
+    vocab = {c: i for i, c in enumerate(["_"] + chars)}  # "_" is the pad/blank token
+    vocab_file = folder / "vocab.json"
+    vocab_file.write_text(_json.dumps(vocab), encoding="utf-8")
+    VitsTokenizer(str(vocab_file), pad_token="_", unk_token="_", add_blank=True, normalize=True,
+                  phonemize=False, is_uroman=False, language="eng").save_pretrained(folder)
+    config = VitsConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        ffn_dim=32, flow_size=16, spectrogram_bins=65, upsample_initial_channel=16,
+                        upsample_rates=(8, 8, 2, 2), upsample_kernel_sizes=(16, 16, 4, 4),
+                        resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 3),),
+                        duration_predictor_filter_channels=16, prior_encoder_num_flows=1,
+                        prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
+                        duration_predictor_num_flows=1, depth_separable_num_layers=1)
+    with seeded(0):
+        VitsModel(config).save_pretrained(folder, safe_serialization=True)
+
+
+#: SpeechT5 text-to-speech (Microsoft): text -> 80-band log-mel, conditioned on a speaker x-vector.
+SPEECHT5 = hub.register(hub.Asset(
+    "speecht5-tts", repo_id="microsoft/speecht5_tts",
+    allow_patterns=("*.json", "*.model", "*.safetensors", "*.txt"),
+    description="SpeechT5 fine-tuned for TTS on LibriTTS (text -> log-mel, x-vector speaker input)",
+    stand_in=_write_speecht5_stand_in))
+#: HiFi-GAN vocoder trained for SpeechT5's log-mel features (16 kHz).
+SPEECHT5_VOCODER = hub.register(hub.Asset(
+    "speecht5-hifigan", repo_id="microsoft/speecht5_hifigan",
+    allow_patterns=("*.json", "*.safetensors", "*.bin"),
+    description="HiFi-GAN vocoder for SpeechT5's 80-band log-mel spectrograms",
+    stand_in=_write_hifigan_stand_in))
+#: One x-vector (512 floats) of CMU ARCTIC speaker slt, as published for transformers.js.
+XVECTORS = hub.register(hub.Asset(
+    "xvector-slt",
+    url="https://huggingface.co/datasets/Xenova/cmu-arctic-xvectors/resolve/main/"
+        "cmu_us_slt_arctic-wav-arctic_a0001.bin",
+    description="x-vector (speechbrain spkrec-xvect-voxceleb) of CMU ARCTIC slt, 512 float32",
+    stand_in=_write_xvector_stand_in))
+#: Meta's MMS English text-to-speech, a VITS model.
+VITS = hub.register(hub.Asset(
+    "mms-tts-eng", repo_id="facebook/mms-tts-eng",
+    allow_patterns=("*.json", "*.safetensors"),
+    description="MMS-TTS English (VITS: VAE + normalising flows + GAN, end to end)",
+    stand_in=_write_vits_stand_in))
+
+
+def _device(device: str | None) -> str:
+    return device or ("cuda" if not runtime.is_quick() and _cuda() else "cpu")
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def load_speecht5(device: str | None = None):
+    """SpeechT5 TTS model, processor and HiFi-GAN vocoder, via :mod:`voicelab.core.hub`.
+
+    Introduced in notebook 07. Returns ``(model, processor, vocoder, stand_in)``: the last
+    is True when the offline stand-ins were loaded (tiny random models: noise, not speech).
+    """
+    from transformers import SpeechT5ForTextToSpeech, SpeechT5HifiGan, SpeechT5Processor
+
+    with runtime.quiet():
+        path, vpath = hub.fetch(SPEECHT5), hub.fetch(SPEECHT5_VOCODER)
+        processor = SpeechT5Processor.from_pretrained(path)
+        model = SpeechT5ForTextToSpeech.from_pretrained(path, use_safetensors=True)
+        vocoder = SpeechT5HifiGan.from_pretrained(vpath, use_safetensors=True)
+    device = _device(device)
+    return (model.to(device).eval(), processor, vocoder.to(device).eval(),
+            hub.is_stand_in(path) or hub.is_stand_in(vpath))
+
+
+def speaker_xvector() -> np.ndarray:
+    """The 512-dim x-vector of speaker slt (float32), the speaker input SpeechT5 was trained with.
+
+    Introduced in notebook 07. Read as raw little-endian floats: nothing to unpickle.
+    """
+    path = hub.fetch(XVECTORS)
+    raw = Path(path).read_bytes()
+    if len(raw) != 512 * 4:
+        raise TTSError(f"{path} has {len(raw)} bytes, not 512 float32 values (2048 bytes); delete it "
+                       "and fetch it again.")
+    return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+
+
+def speecht5_speak(text: str, models, speaker=None, *, seed: int = 0,
+                   max_chars: int = 300) -> tuple[np.ndarray, int]:
+    """Text -> SpeechT5 log-mel -> HiFi-GAN waveform; returns ``(y, sr)`` at 16 kHz.
+
+    Introduced in notebook 07. ``models`` is what :func:`load_speecht5` returned;
+    ``speaker`` a (512,) x-vector (default: :func:`speaker_xvector`). Text is normalised
+    (SpeechT5's tokenizer knows letters, not digits) and read sentence by sentence, so
+    long text works; the model stops when its stop-token probability passes 0.5.
+    """
+    import torch
+
+    model, processor, vocoder, _ = models
+    if not isinstance(text, str) or not text.strip():
+        raise TTSError("nothing to say: the text is empty.")
+    spk = speaker_xvector() if speaker is None else np.asarray(speaker, dtype=np.float32)
+    if spk.shape != (model.config.speaker_embedding_dim,):
+        raise TTSError(f"the speaker embedding has shape {spk.shape}; SpeechT5 needs an x-vector of "
+                       f"shape ({model.config.speaker_embedding_dim},).")
+    device = next(model.parameters()).device
+    emb = torch.as_tensor(spk)[None].to(device)
+    pieces = []
+    with seeded(seed), torch.no_grad():
+        for sentence in textmod.sentences(textmod.normalize(text), max_chars=max_chars):
+            ids = processor(text=sentence, return_tensors="pt")["input_ids"].to(device)
+            ids = ids[:, : model.config.max_text_positions]
+            y = model.generate_speech(ids, emb, vocoder=vocoder, minlenratio=1.0, maxlenratio=20.0)
+            pieces.append(y.float().cpu().numpy())
+            pieces.append(np.zeros(int(0.15 * SR), dtype=np.float32))
+    return np.concatenate(pieces[:-1]).astype(np.float32), SR
+
+
+def vocode(S, vocoder) -> np.ndarray:
+    """Log-mel ``S`` (frames, 80) -> waveform with a neural vocoder (SpeechT5's HiFi-GAN).
+
+    Introduced in notebook 07, next to :func:`griffin_lim`. Returns float32 at 16 kHz.
+    """
+    import torch
+
+    S = np.asarray(S, dtype=np.float32)
+    if S.ndim != 2 or S.shape[1] != MEL["n_mels"]:
+        raise ValueError(f"vocode expects a (frames, {MEL['n_mels']}) log-mel array, got {S.shape}.")
+    device = next(vocoder.parameters()).device
+    with torch.no_grad():
+        y = vocoder(torch.as_tensor(S).to(device))
+    return y.float().cpu().numpy().astype(np.float32)
+
+
+def load_vits(device: str | None = None):
+    """MMS-TTS English (VITS) model and tokenizer via :mod:`voicelab.core.hub`: ``(model, tokenizer, stand_in)``.
+
+    Notebook 07 runs the same model through :func:`pipeline`; this loads it for :func:`vits_speak`.
+    """
+    from transformers import AutoTokenizer, VitsModel
+
+    with runtime.quiet():
+        path = hub.fetch(VITS)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = VitsModel.from_pretrained(path, use_safetensors=True)
+    return model.to(_device(device)).eval(), tokenizer, hub.is_stand_in(path)
+
+
+def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
+    """Text -> waveform with VITS (one network, end to end); returns ``(y, sr)``.
+
+    The direct form of notebook 07's ``pipeline("mms-tts-eng")``. VITS samples durations and the
+    latent, so ``seed`` fixes the result.
+    """
+    import torch
+
+    model, tokenizer, _ = models
+    if not isinstance(text, str) or not text.strip():
+        raise TTSError("nothing to say: the text is empty.")
+    device = next(model.parameters()).device
+    inputs = tokenizer(textmod.normalize(text), return_tensors="pt").to(device)
+    with seeded(seed), torch.no_grad():
+        y = model(**inputs).waveform[0]
+    return y.float().cpu().numpy().astype(np.float32), int(model.config.sampling_rate)
+
+
+#: Bark (Suno), small: a GPT-style text -> semantic -> acoustic-token model with EnCodec.
+#: No offline stand-in (its three sub-models, generation settings and codec would make
+#: one as big as this module): offline, fetching it raises HubOfflineError.
+BARK = hub.register(hub.Asset(
+    "bark-small", repo_id="suno/bark-small",
+    allow_patterns=("*.json", "*.safetensors", "*.bin", "*.txt", "speaker_embeddings/v2/en_*"),
+    description="Bark small: text -> semantic tokens -> EnCodec tokens -> 24 kHz audio"))
+
+
+def load_bark(device: str | None = None):
+    """Bark small and its processor via :mod:`voicelab.core.hub` (FULL mode: no offline stand-in).
+
+    Notebook 07 runs Bark through :func:`pipeline`. Returns ``(model, processor)``. Loading
+    ``.bin`` weights goes
+    through transformers' own safe loader (``weights_only``).
+    """
+    from transformers import AutoProcessor, BarkModel
+
+    with runtime.quiet():
+        path = hub.fetch(BARK)
+        processor = AutoProcessor.from_pretrained(path)
+        model = BarkModel.from_pretrained(path)
+    return model.to(_device(device)).eval(), processor
+
+
+def pipeline(name: str, device: str | None = None):
+    """transformers' ``pipeline("text-to-speech")`` for a registered model: ``"speecht5-tts"``,
+    ``"mms-tts-eng"`` or ``"bark-small"``. Returns ``(pipe, forward_params, stand_in)``.
+
+    Introduced in notebook 07: the deck's one-liner, but the weights come through
+    :mod:`voicelab.core.hub` (cache, offline stand-ins). Call ``pipe(text, forward_params=forward_params)``;
+    the result is ``{"audio": array, "sampling_rate": int}``. For SpeechT5 the vocoder and
+    the slt x-vector are filled in.
+    """
+    import torch
+    from transformers import pipeline as hf_pipeline
+
+    if name not in (SPEECHT5.name, VITS.name, BARK.name):
+        raise TTSError(f"unknown text-to-speech model {name!r}: use 'speecht5-tts', 'mms-tts-eng' or "
+                       "'bark-small'.")
+    with runtime.quiet():
+        path = hub.fetch(name)
+        kwargs, forward = {}, {}
+        stand_in = hub.is_stand_in(path)
+        if name == SPEECHT5.name:
+            from transformers import SpeechT5HifiGan
+
+            vpath = hub.fetch(SPEECHT5_VOCODER)
+            kwargs["vocoder"] = SpeechT5HifiGan.from_pretrained(vpath, use_safetensors=True)
+            forward["speaker_embeddings"] = torch.as_tensor(speaker_xvector())[None]
+            if stand_in:
+                forward["minlenratio"] = 1.0
+            stand_in = stand_in or hub.is_stand_in(vpath)
+        pipe = hf_pipeline("text-to-speech", model=str(path), device=_device(device), **kwargs)
+    return pipe, forward, stand_in
+
+
+def transcribed_clips(folder) -> list[tuple[Path, str]]:
+    """``(wav, text)`` pairs of a folder where each ``clip.wav`` has its transcript in ``clip.txt``.
+
+    Introduced in notebook 07 (fine-tuning needs what was said). Clips without a
+    transcript are skipped; none at all raises :class:`TTSError`.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise TTSError(f"{folder} is not a folder of clips.")
+    pairs = []
+    for wav in sorted(folder.glob("*.wav")):
+        txt = wav.with_suffix(".txt")
+        if txt.is_file() and txt.read_text(encoding="utf-8").strip():
+            pairs.append((wav, txt.read_text(encoding="utf-8").strip()))
+    if not pairs:
+        raise TTSError(f"no clip in {folder} has a transcript: fine-tuning text to speech needs the words "
+                       "of each clip in a .txt file beside its .wav (same name).")
+    return pairs
+
+
+def _t5_examples(model, processor, clips) -> list[dict]:
+    """Tokenised text and log-mel targets (trimmed to a multiple of the reduction factor) per clip."""
+    device = next(model.parameters()).device
+    r = model.config.reduction_factor
+    examples = []
+    for clip, words in clips:
+        if isinstance(clip, tuple):
+            y, sr = clip
+            y = audio.resample(np.asarray(y, dtype=np.float32), sr, SR) if sr != SR else y
+        else:
+            y, _ = audio.load(clip, sr=SR)
+        words = textmod.normalize(words)
+        if not words:
+            raise TTSError(f"the transcript of {clip if not isinstance(clip, tuple) else 'a clip'} is empty.")
+        batch = processor(text=words, audio_target=y, sampling_rate=SR, return_tensors="pt")
+        n = model.config.max_text_positions
+        examples.append({"input_ids": batch["input_ids"][:, :n].to(device),
+                         "attention_mask": batch["attention_mask"][:, :n].to(device),
+                         "labels": batch["labels"][:, : batch["labels"].shape[1] // r * r].to(device)})
+    return examples
+
+
+def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speaker=None,
+                      train_speaker: bool = True, seed: int = 0, progress: bool = True) -> dict:
+    """Fine-tune SpeechT5 (in place) on ``clips``, a list of ``(wav_path_or_(y, sr), text)``.
+
+    Introduced in notebook 07, after the transformers guide's recipe: targets are the
+    clips' log-mels from the processor, trimmed to a multiple of the reduction factor;
+    the loss is SpeechT5's own (L1 + L2 on mels, stop-token BCE, guided attention). All
+    weights are trained, as in the guide. The speaker is a 512-dim x-vector, ``speaker`` or the
+    slt one by default; with ``train_speaker=True`` it is learnt too (our own speaker
+    encoder gives 256-dim d-vectors, not x-vectors). Batch size 1, AdamW, ``steps`` steps.
+    Returns ``{"losses": [...], "speaker": np.ndarray}``.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    model, processor, _, _ = models
+    if not clips:
+        raise TTSError("finetune_speecht5() needs at least one (clip, text) pair.")
+    examples = _t5_examples(model, processor, clips)
+    device = next(model.parameters()).device
+    spk0 = speaker_xvector() if speaker is None else np.asarray(speaker, dtype=np.float32)
+    spk = torch.nn.Parameter(torch.as_tensor(spk0)[None].to(device), requires_grad=train_speaker)
+    params = [p for p in model.parameters() if p.requires_grad] + ([spk] if train_speaker else [])
+    opt = torch.optim.AdamW(params, lr=lr)
+    losses = []
+    model.train()
+    with seeded(seed):
+        g = torch.Generator().manual_seed(seed)
+        for _ in tqdm(range(steps), desc="fine-tune SpeechT5", disable=not progress):
+            out = model(**examples[int(torch.randint(len(examples), (1,), generator=g))],
+                        speaker_embeddings=spk, output_attentions=model.config.use_guided_attention_loss)
+            opt.zero_grad()
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            losses.append(float(out.loss.detach()))
+    model.eval()
+    return {"losses": losses, "speaker": spk.detach().cpu().numpy()[0].astype(np.float32)}
+
+
+def speecht5_loss(models, clips, speaker=None) -> float:
+    """SpeechT5's training loss on ``clips`` (no update, fixed seed), to compare before/after fine-tuning.
+
+    Introduced in notebook 07.
+    """
+    import torch
+
+    model, processor, _, _ = models
+    device = next(model.parameters()).device
+    spk0 = speaker_xvector() if speaker is None else np.asarray(speaker, dtype=np.float32)
+    spk = torch.as_tensor(spk0)[None].to(device)
+    total = []
+    model.eval()
+    # SpeechT5's decoder pre-net keeps its dropout on even in eval mode: seed it
+    with torch.no_grad(), seeded(0):
+        for example in _t5_examples(model, processor, clips):
+            out = model(**example, speaker_embeddings=spk,
+                        output_attentions=model.config.use_guided_attention_loss)
+            total.append(float(out.loss))
+    return float(np.mean(total))

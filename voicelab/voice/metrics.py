@@ -1,0 +1,382 @@
+"""The score card: objective numbers after every conversion. Introduced in notebook 10.
+
+Every number says how it was computed (:attr:`ScoreCard.methods`):
+
+* speaker similarity: cosine similarity of speaker embeddings (d-vectors) from
+  Resemblyzer's pretrained GE2E speaker encoder, whose weights ship inside its wheel
+  (loaded here as plain tensors, never unpickled), to the target speaker's reference
+  clips and to the source clip. 1 means "the same voice"; different people typically
+  score 0.5-0.8 with this encoder.
+* F0 RMSE in cents and voiced/unvoiced (V/UV) error: pitch by WORLD's Harvest
+  (``pyworld``), 5 ms frames, against a parallel reference (frames paired by DTW) or,
+  without one, against the source (frame by frame: conversions keep the timing).
+* MCD: mel-cepstral distortion in dB between the conversion and a parallel reference
+  recording of the target speaker, over DTW-paired speech frames (c0, the loudness, left
+  out), mel-cepstra of order 24 from the WORLD envelope at 16 kHz.
+* MOS: DistillMOS, a small predictor of the mean opinion score (1 bad .. 5 excellent)
+  distilled from an XLS-R quality model; weights ship in the ``distillmos`` wheel and
+  it runs offline on a CPU. No reference needed.
+
+All audio is resampled to 16 kHz mono first (the rate the two models were trained on).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import speaker
+from ..audio.speaker import SR
+from ..core.errors import AudioError, VoicelabError
+
+__all__ = [
+    "SR", "ScoreCard", "score", "speaker_similarity",
+    "f0_contour", "f0_rmse_cents", "vuv_error", "mcd", "mos", "ScoreError",
+    "add_score_arguments", "run_score",
+]
+
+_MCD_K = 10.0 / math.log(10.0) * math.sqrt(2.0)
+KEYS = ("speaker_similarity_target", "speaker_similarity_source", "f0_rmse_cents", "vuv_error",
+        "mcd_db", "mos")
+
+
+class ScoreError(VoicelabError, ValueError):
+    """Inputs the score card cannot use (no target references, a broken model install, ...)."""
+
+
+def speaker_similarity(y, refs, sr: int | None = None) -> float:
+    """Cosine of ``y``'s speaker embedding with the mean embedding of ``refs`` (a list of clips)."""
+    if isinstance(refs, (str, os.PathLike, np.ndarray)) or (isinstance(refs, tuple) and len(refs) == 2
+                                                            and np.ndim(refs[1]) == 0):
+        refs = [refs]
+    if len(refs) == 0:
+        raise ScoreError("speaker similarity needs at least one reference clip of the speaker.")
+    ref = np.mean([speaker.embedding(r, sr) for r in refs], axis=0)
+    return speaker.cosine(speaker.embedding(y, sr), ref)
+
+
+# -------------------------------------------------------------------------------- pitch
+
+
+def f0_contour(y, sr: int | None = None, *, method: str = "harvest") -> np.ndarray:
+    """F0 in Hz (T,) every 5 ms, 0 where unvoiced, by WORLD (``harvest`` or ``dio``) at 16 kHz."""
+    from ..audio import world
+
+    x = speaker.clip(y, sr, "the clip")
+    return world.analyze(x, SR, f0_method=method, aperiodicity=False).f0
+
+
+def _pair(a, b, path):
+    if path is None:
+        n = min(len(a), len(b))
+        return a[:n], b[:n]
+    return a[path[:, 0]], b[path[:, 1]]
+
+
+def f0_rmse_cents(f0, f0_ref, path=None) -> float | None:
+    """RMS pitch difference in cents over frames voiced in both. Introduced in notebook 10.
+
+    ``path``: (L, 2) frame pairs from DTW; ``None`` pairs frame i with frame i. 100 cents =
+    1 semitone. None when fewer than 10 frames are voiced in both.
+    """
+    a, b = _pair(np.asarray(f0), np.asarray(f0_ref), path)
+    both = (a > 0) & (b > 0)
+    if both.sum() < 10:
+        return None
+    cents = 1200.0 * np.log2(a[both] / b[both])
+    return float(np.sqrt(np.mean(cents ** 2)))
+
+
+def vuv_error(f0, f0_ref, path=None) -> float | None:
+    """Fraction (0..1) of paired frames where exactly one of the two is voiced."""
+    a, b = _pair(np.asarray(f0), np.asarray(f0_ref), path)
+    if len(a) == 0:
+        return None
+    return float(np.mean((a > 0) != (b > 0)))
+
+
+# --------------------------------------------------------------------------------- MCD
+
+
+def _mcep(x: np.ndarray, f0_method: str = "harvest"):
+    from ..audio import world
+
+    feats = world.analyze(x, SR, f0_method=f0_method, aperiodicity=False)
+    return feats.f0, world.mel_cepstrum(feats.sp, SR, world.ORDER)
+
+
+def _speech(mc: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
+    db = mc[:, 0] * 20 / math.log(10)
+    return db > db.max() - floor_db
+
+
+def _mcd_aligned(mc, mc_ref) -> tuple[float, np.ndarray]:
+    """MCD (dB) and the DTW path (indices into the full frame sequences) of two mel-cepstra."""
+    from ..audio import world
+
+    ia, ib = np.flatnonzero(_speech(mc)), np.flatnonzero(_speech(mc_ref))
+    path, _ = world.dtw(mc[ia, 1:], mc_ref[ib, 1:])
+    diff = mc[ia[path[:, 0]], 1:] - mc_ref[ib[path[:, 1]], 1:]
+    value = float(np.mean(_MCD_K * np.sqrt((diff ** 2).sum(axis=1))))
+    return value, np.stack([ia[path[:, 0]], ib[path[:, 1]]], axis=1)
+
+
+def mcd(y, ref, sr: int | None = None, *, f0_method: str = "harvest") -> float:
+    """Mel-cepstral distortion in dB between ``y`` and a parallel ``ref`` (same words), after DTW.
+
+    Introduced in notebook 10. MCD = 10/ln10 * sqrt(2 * sum_m (c_m - c'_m)^2), m = 1..24,
+    averaged over paired speech frames (within 40 dB of each clip's loudest frame).
+    0 for identical clips; about 9-10 dB between two flite voices saying the same thing.
+    ``f0_method`` is the F0 that WORLD's envelope analysis uses ("dio" is faster).
+    """
+    _, mc = _mcep(speaker.clip(y, sr, "the clip"), f0_method)
+    _, mc_ref = _mcep(speaker.clip(ref, sr, "the reference"), f0_method)
+    return _mcd_aligned(mc, mc_ref)[0]
+
+
+# --------------------------------------------------------------------------------- MOS
+
+
+@lru_cache(maxsize=1)
+def _mos_model():
+    from ..core import hub
+
+    try:
+        import distillmos
+    except ImportError as e:
+        raise ScoreError(f"the MOS predictor needs distillmos: `pip install distillmos` ({e}).") from e
+    model = distillmos.ConvTransformerSQAModel(load_weights=False)
+    weights = Path(distillmos.__file__).parent / "weights" / "distill_mos_v7.pt"
+    model.load_state_dict(hub.load_weights(weights)["model"])  # weights_only: nothing is run
+    model.eval()
+    return model
+
+
+def mos(y, sr: int | None = None) -> float:
+    """Predicted mean opinion score (1..5) of one clip by DistillMOS. Introduced in notebook 10."""
+    import torch
+
+    x = torch.from_numpy(speaker.clip(y, sr, "the clip"))[None]
+    with torch.no_grad():
+        return float(_mos_model()(x).squeeze())
+
+
+# ---------------------------------------------------------------------------- score card
+
+_LABELS = {
+    "speaker_similarity_target": ("similarity to target", ""),
+    "speaker_similarity_source": ("similarity to source", ""),
+    "f0_rmse_cents": ("F0 RMSE", "cents"),
+    "vuv_error": ("V/UV error", ""),
+    "mcd_db": ("MCD", "dB"),
+    "mos": ("MOS", "1-5"),
+}
+
+
+@dataclass
+class ScoreCard:
+    """The numbers of one conversion, None where not computable. Introduced in notebook 10.
+
+    ``before`` holds the same numbers for the unconverted source where they make sense
+    (its similarity to the target, its MCD to the parallel reference), so a table can
+    show what the conversion changed. ``methods`` says how each number was computed.
+    """
+
+    speaker_similarity_target: float | None = None
+    speaker_similarity_source: float | None = None
+    f0_rmse_cents: float | None = None
+    vuv_error: float | None = None
+    mcd_db: float | None = None
+    mos: float | None = None
+    before: dict = field(default_factory=dict)
+    methods: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The six numbers (None where not computable), for JSON."""
+        return {k: (None if getattr(self, k) is None else round(float(getattr(self, k)), 4))
+                for k in KEYS}
+
+    def rows(self, digits: int = 3) -> list[tuple[str, str, str, str]]:
+        """One row per number: (metric, converted value, source value, how it was computed)."""
+        rows = []
+        for key in KEYS:
+            name, unit = _LABELS[key]
+            label = f"{name} ({unit})" if unit else name
+            rows.append((label, _fmt(getattr(self, key), digits), _fmt(self.before.get(key), digits),
+                         self.methods.get(key, "not computable with the inputs given")))
+        return rows
+
+    def table(self, digits: int = 3) -> str:
+        """A plain-text table: metric, converted value, source value (before), how computed."""
+        rows = [("metric", "converted", "source", "how it was computed")] + self.rows(digits)
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = []
+        for n, r in enumerate(rows):
+            lines.append("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
+            if n == 0:
+                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(r[3]))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def _repr_pretty_(self, p, cycle):  # IPython display
+        p.text(self.table())
+
+    def plot(self, title: str | None = None):
+        """Bar charts of the computable numbers, converted next to the source; returns the Figure."""
+        import matplotlib.pyplot as plt
+
+        groups = [("speaker similarity (cosine)",
+                   [("to target", self.speaker_similarity_target,
+                     self.before.get("speaker_similarity_target")),
+                    ("to source", self.speaker_similarity_source, None)], (0, 1)),
+                  ("F0 RMSE (cents)", [("", self.f0_rmse_cents, self.before.get("f0_rmse_cents"))], None),
+                  ("V/UV error (fraction)", [("", self.vuv_error, self.before.get("vuv_error"))], (0, 1)),
+                  ("MCD (dB)", [("", self.mcd_db, self.before.get("mcd_db"))], None),
+                  ("MOS (DistillMOS)", [("", self.mos, self.before.get("mos"))], (1, 5))]
+        groups = [g for g in groups if any(v is not None for _, v, _ in g[1])]
+        fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(3.2 * max(1, len(groups)), 3.2),
+                                 squeeze=False)
+        for ax, (name, bars, ylim) in zip(axes[0], groups):
+            labels, values, colors = [], [], []
+            for label, after, before in bars:
+                if before is not None:
+                    labels.append(f"{label}\nsource".strip())
+                    values.append(before)
+                    colors.append("tab:gray")
+                if after is not None:
+                    labels.append(f"{label}\nconverted".strip())
+                    values.append(after)
+                    colors.append("tab:blue")
+            ax.bar(range(len(values)), values, color=colors)
+            ax.set_xticks(range(len(values)), labels, fontsize=8)
+            for i, v in enumerate(values):
+                ax.annotate(f"{v:.2f}", (i, v), ha="center", va="bottom", fontsize=8)
+            if ylim:
+                ax.set_ylim(*ylim)
+            ax.set_title(name, fontsize=9)
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        return fig
+
+
+def _fmt(v, digits: int) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def score(converted, sr: int | None = None, *, target_refs, source=None, reference=None,
+          with_mos: bool = True, f0_method: str = "harvest", transpose: float = 0.0) -> ScoreCard:
+    """Score one conversion. Introduced in notebook 10.
+
+    ``converted``: a path, or an array at ``sr`` Hz. ``target_refs``: clips of the target
+    speaker (paths, ``(y, sr)`` pairs, or arrays at ``sr``), or None when there are none
+    (e.g. a model from the Hub): then similarity to the target is not computed. ``source``:
+    the clip that was converted. ``reference``: the target speaker saying the same words (a
+    parallel recording), which makes MCD possible. ``transpose`` (semitones): the pitch shift
+    the conversion was asked for; F0 against the source is compared with the source's F0
+    shifted by it. Numbers the inputs cannot give are None. A converted clip in which the
+    speaker encoder's voice detector finds no speech (e.g. buzz from an untrained model)
+    gets no similarity numbers and a note saying so.
+    """
+    if isinstance(target_refs, (str, os.PathLike, np.ndarray)):
+        target_refs = [target_refs]
+    if target_refs is not None and not len(target_refs):
+        raise ScoreError("target_refs=[] is empty: give at least one clip of the target speaker "
+                         "to measure speaker similarity, or target_refs=None to skip it.")
+    y = speaker.clip(converted, sr, "the converted clip")
+    src = None if source is None else speaker.clip(source, sr, "the source clip")
+    ref = None if reference is None else speaker.clip(reference, sr, "the parallel reference")
+    card = ScoreCard()
+    enc = "Resemblyzer d-vector (GE2E LSTM), cosine"
+    try:
+        emb = speaker.embedding(y, SR)
+    except AudioError as err:
+        emb = None
+        card.notes.append(f"no speaker similarity: in the converted clip, {err}")
+    tgt_emb = src_emb = None
+    if target_refs is None:
+        card.notes.append("no clips of the target speaker given: similarity to the target needs some")
+    else:
+        tgt_emb = np.mean([speaker.embedding(speaker.clip(r, sr, "a target reference"), SR)
+                           for r in target_refs], axis=0)
+    if src is not None:
+        src_emb = speaker.embedding(src, SR)
+    if emb is not None and tgt_emb is not None:
+        card.speaker_similarity_target = speaker.cosine(emb, tgt_emb)
+        card.methods["speaker_similarity_target"] = (f"{enc} with the mean of {len(target_refs)} "
+                                                     "target clip(s)")
+    if emb is not None and src_emb is not None:
+        card.speaker_similarity_source = speaker.cosine(emb, src_emb)
+        card.methods["speaker_similarity_source"] = f"{enc} with the source clip"
+    if src_emb is not None and tgt_emb is not None:
+        card.before["speaker_similarity_target"] = speaker.cosine(src_emb, tgt_emb)
+
+    f0, mc = _mcep(y, f0_method)
+    if ref is not None:
+        f0_ref, mc_ref = _mcep(ref, f0_method)
+        card.mcd_db, path = _mcd_aligned(mc, mc_ref)
+        card.methods["mcd_db"] = ("mel-cepstral distortion to the parallel reference, order 24, "
+                                  "alpha 0.41, WORLD envelope at 16 kHz, DTW-paired speech frames")
+        card.f0_rmse_cents = f0_rmse_cents(f0, f0_ref, path)
+        card.vuv_error = vuv_error(f0, f0_ref, path)
+        how = f"pyworld {f0_method}, 5 ms frames, vs the parallel reference (DTW-paired)"
+        if src is not None:
+            f0_src, mc_src = _mcep(src, f0_method)
+            card.before["mcd_db"], src_path = _mcd_aligned(mc_src, mc_ref)
+            card.before["f0_rmse_cents"] = f0_rmse_cents(f0_src, f0_ref, src_path)
+            card.before["vuv_error"] = vuv_error(f0_src, f0_ref, src_path)
+    elif src is not None:
+        f0_src, _ = _mcep(src, f0_method)
+        card.f0_rmse_cents = f0_rmse_cents(f0, f0_src * 2.0 ** (transpose / 12))
+        card.vuv_error = vuv_error(f0, f0_src)
+        how = f"pyworld {f0_method}, 5 ms frames, vs the source frame by frame"
+        how += f", shifted by {transpose:+g} semitones (as asked)" if transpose else ""
+        if abs(len(f0) - len(f0_src)) > 0.05 * len(f0_src):
+            card.notes.append("the conversion and the source differ in length by more than 5%, so "
+                              "frame-by-frame F0 comparison is unreliable")
+    else:
+        how = None
+        card.notes.append("no source or parallel reference given: F0 RMSE, V/UV error and MCD "
+                          "need one")
+    if how is not None:
+        if card.f0_rmse_cents is not None:
+            card.methods["f0_rmse_cents"] = "RMS of 1200*log2(F0/F0_ref) over frames voiced in both; " + how
+        card.methods["vuv_error"] = "fraction of frames voiced in exactly one of the two; " + how
+    if with_mos:
+        card.mos = mos(y, SR)
+        card.methods["mos"] = "DistillMOS v7 (distillmos wheel), predicted 1-5, no reference"
+        if src is not None:
+            card.before["mos"] = mos(src, SR)
+    return card
+
+
+# --------------------------------------------------------------------------------- CLI
+
+
+def add_score_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab score``."""
+    parser.add_argument("converted", help="the converted audio file")
+    parser.add_argument("--target", nargs="+", required=True, metavar="REF",
+                        help="one or more recordings of the target speaker")
+    parser.add_argument("--source", default=None, help="the recording that was converted")
+    parser.add_argument("--reference", default=None,
+                        help="the target speaker saying the same words (enables MCD)")
+    parser.add_argument("--no-mos", action="store_true", help="skip the MOS predictor")
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Print the score card as JSON (null where not computable)."""
+    card = score(args.converted, target_refs=list(args.target), source=args.source,
+                 reference=args.reference, with_mos=not args.no_mos)
+    print(json.dumps(card.to_dict(), indent=2))
+    return 0

@@ -1,0 +1,825 @@
+"""Train and use a so-vits-svc voice model with so-vits-svc-fork. Introduced in notebook 09.
+
+The steps are so-vits-svc-fork's own, called from Python instead of ``!svc`` lines, in the
+order its users know them:
+
+====================  =====================================================================
+``svc pre-resample``  :func:`prepare` step 1: trim, normalise and resample to 44.1 kHz
+``svc pre-config``    :func:`prepare` step 2: train/val/test file lists and ``config.json``
+``svc pre-hubert``    :func:`prepare` step 3: ContentVec features, F0 and spectrograms
+``svc train``         :func:`train`: the VITS generator and discriminator (resumes by default)
+``svc infer``         :func:`convert`: speech in, the trained voice out
+====================  =====================================================================
+
+A run folder holds everything, laid out like so-vits-svc-fork's defaults, so ``svc`` commands
+work on it too::
+
+    RUN/dataset_raw/{spk}/*.wav     copies of the input clips (inputs are never touched)
+    RUN/dataset/44k/{spk}/*.wav     after pre-resample, plus *.data.pt after pre-hubert
+    RUN/filelists/44k/*.txt         train/val/test lists
+    RUN/configs/44k/config.json     the config (QUICK: shrunk)
+    RUN/logs/44k/                   G_*.pth, D_*.pth, config.json, lightning_logs/ (TensorBoard)
+
+On Colab, put ``RUN`` on Google Drive (``from google.colab import drive;
+drive.mount("/content/drive")`` then ``run_dir="/content/drive/MyDrive/voicelab/runs/NAME"``):
+checkpoints land there, and after a disconnect the same call resumes from the newest one.
+
+QUICK mode (no GPU, CI) trains the real so-vits-svc-fork model with a shrunk config for a
+few steps, on a tiny randomly initialised ContentVec-shaped stand-in. It proves the code
+path works; the result does not sound like anyone. FULL mode uses the real ContentVec
+(``lengyue233/content-vec-best``) and the pretrained G_0/D_0, all through :mod:`voicelab.core.hub`.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core import files, hub, runtime
+from .dataset import DatasetError, check_trainable   # the data set rules (notebook 08)
+from ..core.errors import VoicelabError
+from ..core.torchutil import seeded
+
+__all__ = [
+    "TrainResult", "TrainError", "DatasetError", "CONTENTVEC", "PRETRAINED_G", "PRETRAINED_D",
+    "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
+    "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
+    "checkpoints", "latest_checkpoint", "prune_checkpoints", "read_losses", "train_cluster",
+    "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
+    "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_cwd",
+    "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
+]
+
+SR = 44100
+HOLD_OUT = 4  # pre-config keeps 2 clips for validation and 2 for test
+F0_METHODS = ("dio", "harvest", "parselmouth", "crepe", "crepe-tiny")
+CONTENTVEC_ID = "lengyue233/content-vec-best"
+_PRETRAINED_URL = ("https://huggingface.co/datasets/ms903/sovits4.0-768vec-layer12/resolve/main/"
+                   "sovits_768l12_pre_large_320k/clean_{}_320000.pth")
+_CKPT = re.compile(r"([GD])_(\d+)\.pth")
+#: The generator's weights in an exported model folder (notebook 11), next to config.json.
+EXPORTED_WEIGHTS = "model.safetensors"
+
+
+class TrainError(VoicelabError, RuntimeError):
+    """Training cannot start or continue (existing checkpoints, nothing prepared, ...)."""
+
+
+# ---------------------------------------------------------------------------- assets
+
+
+def _write_contentvec_stand_in(folder: Path) -> None:
+    """A tiny random model shaped like ContentVec: 768-dim output, a 256-dim final_proj."""
+    from transformers import HubertConfig
+    from so_vits_svc_fork.utils import HubertModelWithFinalProj
+
+    config = HubertConfig(hidden_size=768, num_hidden_layers=1, num_attention_heads=12,
+                          intermediate_size=256, conv_dim=(32,) * 7, num_conv_pos_embeddings=16,
+                          num_conv_pos_embedding_groups=16, classifier_proj_size=256)
+    with seeded(0):
+        model = HubertModelWithFinalProj(config)
+    model.save_pretrained(folder, safe_serialization=True)
+
+
+#: ContentVec, the speech-content encoder so-vits-svc-fork loads (768-dim features).
+CONTENTVEC = hub.register(hub.Asset(
+    "contentvec", repo_id=CONTENTVEC_ID, allow_patterns=("config.json", "*.bin", "*.safetensors"),
+    description="ContentVec (HuBERT-base fine-tuned to drop speaker identity), "
+                "the content encoder of so-vits-svc 4.0",
+    stand_in=_write_contentvec_stand_in))
+#: The pretrained generator and discriminator so-vits-svc-fork's 4.0v1 template starts from.
+PRETRAINED_G = hub.register(hub.Asset(
+    "so-vits-svc-G0", url=_PRETRAINED_URL.format("G"), filename="G_0.pth",
+    description="so-vits-svc 4.0 pretrained generator (768-dim ContentVec, layer 12)"))
+PRETRAINED_D = hub.register(hub.Asset(
+    "so-vits-svc-D0", url=_PRETRAINED_URL.format("D"), filename="D_0.pth",
+    description="so-vits-svc 4.0 pretrained discriminator (~560 MB with optimiser state)"))
+
+
+@contextlib.contextmanager
+def contentvec_cwd():
+    """Run the block inside a temp folder where ``lengyue233/content-vec-best`` points at our copy.
+
+    so-vits-svc-fork calls ``HubertModel.from_pretrained("lengyue233/content-vec-best")``;
+    transformers reads a folder of that name in the working directory as a local model, so
+    nothing is downloaded and the model is the one :func:`voicelab.core.hub.fetch` chose.
+    """
+    with runtime.quiet():
+        source = hub.fetch(CONTENTVEC)
+        work = Path(tempfile.mkdtemp(prefix="voicelab-svc-"))
+        link = work / CONTENTVEC_ID
+        link.parent.mkdir(parents=True)
+        try:
+            os.symlink(source, link, target_is_directory=True)
+        except OSError:  # no symlinks (some Windows setups): copy
+            shutil.copytree(source, link)
+        old = os.getcwd()
+        os.chdir(work)
+        try:
+            yield source
+        finally:
+            os.chdir(old)
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- arithmetic
+
+
+def steps_per_epoch(n_clips: int, batch_size: int) -> int:
+    """Training steps (batches) in one epoch: ``ceil(n_clips / batch_size)``.
+
+    Introduced in notebook 09. The tutorial's example: 200 clips, batch size 20 -> 10 steps.
+    so-vits-svc-fork keeps the last, smaller batch, hence the ceiling.
+    """
+    if n_clips < 1 or batch_size < 1:
+        raise ValueError(f"n_clips ({n_clips}) and batch_size ({batch_size}) must be at least 1.")
+    return math.ceil(n_clips / batch_size)
+
+
+def epochs_for_steps(target_steps: int, n_clips: int, batch_size: int) -> int:
+    """Epochs needed to reach at least ``target_steps`` steps (the config's ``epochs``).
+
+    Introduced in notebook 09. The tutorial's example: 20000 steps at 10 steps per epoch
+    -> 2000 epochs.
+    """
+    if target_steps < 1:
+        raise ValueError(f"target_steps must be at least 1, got {target_steps}.")
+    return math.ceil(target_steps / steps_per_epoch(n_clips, batch_size))
+
+
+#: (minimum total GPU memory in GiB, batch size) for the FULL 4.0v1 config, first match wins.
+#: An estimate with headroom (about 0.75 GiB per clip of batch plus 2 GiB for the models and
+#: CUDA), not a measurement on every card: lower it if you see "CUDA out of memory".
+BATCH_TABLE: tuple[tuple[float, int], ...] = (
+    (38.0, 32),  # A100 40/80 GB, H100
+    (20.0, 16),  # L4, A10G, RTX 3090/4090 (22-24 GiB)
+    (14.0, 12),  # T4 and V100 16 GB (Colab's free GPU shows ~14.7 GiB)
+    (10.0, 8),   # RTX 3080/4070 (10-12 GiB)
+    (7.0, 4),    # 8 GB cards
+    (5.0, 2),    # 6 GB cards
+    (0.0, 1),
+)
+
+
+def batch_size_for_memory(total_gib: float) -> int:
+    """Batch size for a GPU with ``total_gib`` GiB of memory, from :data:`BATCH_TABLE`.
+
+    Introduced in notebook 09.
+    """
+    if not total_gib >= 0:
+        raise ValueError(f"total_gib must be a number >= 0, got {total_gib!r}.")
+    return next(batch for least, batch in BATCH_TABLE if total_gib >= least)
+
+
+def auto_batch_size() -> int:
+    """Batch size for this machine: 2 in QUICK mode or without a GPU, else from GPU memory.
+
+    Introduced in notebook 09.
+    """
+    import torch
+
+    if runtime.is_quick() or not torch.cuda.is_available():
+        return 2
+    _, total = torch.cuda.mem_get_info(0)
+    return batch_size_for_memory(total / 2**30)
+
+
+# ---------------------------------------------------------------------------- config
+
+
+def quick_config(config: dict) -> dict:
+    """A copy of a so-vits-svc-fork config shrunk to train in seconds on a CPU.
+
+    Introduced in notebook 09. Fewer channels and layers in the generator, one resblock, a
+    shorter training segment (5120 samples = 10 frames) and batch 2. The sampling rate, hop
+    (512) and upsampling (8*8*2*2*2 = 512) stay, so the data and the code path are the
+    real ones; the discriminator has no size settings (46.7 M parameters whatever we do).
+    """
+    c = json.loads(json.dumps(config))
+    c["model"].update({
+        "inter_channels": 16, "hidden_channels": 16, "filter_channels": 32, "n_heads": 2,
+        "n_layers": 1, "n_layers_q": 1, "resblock_kernel_sizes": [3],
+        "resblock_dilation_sizes": [[1, 3, 5]], "upsample_initial_channel": 32,
+        "gin_channels": 16,
+    })
+    c["train"].update({"batch_size": 2, "segment_size": 5120, "num_workers": 1,
+                       "log_interval": 10**9})
+    return c
+
+
+def _tune_config(config: dict, *, batch_size: int, epochs: int, keep: int) -> dict:
+    c = json.loads(json.dumps(config))
+    c["train"].update({"batch_size": batch_size, "epochs": epochs, "keep_ckpts": keep})
+    # voicelab puts G_0/D_0 in place through voicelab.core.hub; "none" stops so-vits-svc-fork's
+    # own downloader (an unknown name makes it skip the download with a warning).
+    c["model"]["pretrained"] = "none"
+    return c
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _write_json(path: Path, data: dict) -> Path:
+    return files.write_json(path, data)
+
+
+# ---------------------------------------------------------------------------- data set
+
+
+def _fingerprint(files: list[Path]) -> list[list]:
+    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Where a run folder keeps each step's files (so-vits-svc-fork's layout, see the module doc)."""
+
+    raw: Path       # dataset_raw/: copies of the input clips, one folder per speaker
+    data: Path      # dataset/44k/: resampled clips and their *.data.pt features
+    lists: Path     # filelists/44k/: train.txt, val.txt, test.txt
+    config: Path    # configs/44k/config.json
+    model: Path     # logs/44k/: G_*.pth, D_*.pth, config.json, lightning_logs/
+    stamp: Path     # prepared.json: what prepare() last prepared
+
+
+def run_layout(run_dir) -> RunLayout:
+    """The paths inside run folder ``run_dir``. Introduced in notebook 09."""
+    run_dir = Path(run_dir)
+    return RunLayout(
+        raw=run_dir / "dataset_raw", data=run_dir / "dataset" / "44k",
+        lists=run_dir / "filelists" / "44k", config=run_dir / "configs" / "44k" / "config.json",
+        model=run_dir / "logs" / "44k", stamp=run_dir / "prepared.json",
+    )
+
+
+def prepare(dataset_dir, run_dir, speaker: str, *, f0_method: str = "dio",
+            quick: bool | None = None) -> Path:
+    """Run pre-resample, pre-config and pre-hubert for ``dataset_dir/speaker``; return config.json.
+
+    Introduced in notebook 09. The clips are copied into ``run_dir/dataset_raw/{speaker}``
+    (the input folder is never modified), then so-vits-svc-fork's own functions run.
+    ``quick`` (default: QUICK mode) writes the shrunk config of :func:`quick_config`.
+    A second call with the same clips reuses the prepared data (it only rewrites the config).
+    """
+    from so_vits_svc_fork.preprocessing.preprocess_flist_config import preprocess_config
+    from so_vits_svc_fork.preprocessing.preprocess_hubert_f0 import preprocess_hubert_f0
+    from so_vits_svc_fork.preprocessing.preprocess_resample import preprocess_resample
+
+    if f0_method not in F0_METHODS:
+        raise ValueError(f"f0_method={f0_method!r}; choose one of {', '.join(F0_METHODS)}.")
+    quick = runtime.is_quick() if quick is None else quick
+    dataset_dir, run_dir = Path(dataset_dir).absolute(), Path(run_dir).absolute()
+    clips = check_trainable(dataset_dir, speaker)   # refuses what cannot train, saying why
+    paths = run_layout(run_dir)
+    stamp = {"speaker": speaker, "files": _fingerprint(clips), "f0_method": f0_method}
+    done = paths.stamp.is_file() and _read_json(paths.stamp) == stamp
+    if not done:
+        for folder in (paths.raw, paths.data, paths.lists):
+            shutil.rmtree(folder, ignore_errors=True)
+        raw = paths.raw / speaker
+        raw.mkdir(parents=True)
+        for p in clips:
+            shutil.copy2(p, raw / p.name)
+        # `svc pre-resample`, with its CLI's silence settings; one job: on 2 cores the
+        # default (all cores, separate processes) is about 6x slower.
+        with runtime.quiet():
+            preprocess_resample(paths.raw, paths.data, SR, n_jobs=1, top_db=30,
+                                frame_seconds=1.0, hop_seconds=0.3)
+        kept = sorted((paths.data / speaker).glob("*.wav"))
+        if len(kept) < HOLD_OUT + 1:
+            raise DatasetError(
+                f"After trimming silence only {len(kept)} of the {len(clips)} clips in "
+                f"{dataset_dir / speaker} are at least 0.3 s long; so-vits-svc needs "
+                f"{HOLD_OUT + 1}. Check that the clips contain speech and are not silent.")
+    # `svc pre-config`: file lists and the config from the 4.0v1 template
+    with runtime.quiet(), contextlib.redirect_stderr(io.StringIO()):  # its bar only counts files
+        preprocess_config(paths.data, paths.lists / "train.txt", paths.lists / "val.txt",
+                          paths.lists / "test.txt", paths.config, "so-vits-svc-4.0v1")
+    config = _read_json(paths.config)
+    if quick:
+        config = quick_config(config)
+    config["model"]["pretrained"] = "none"
+    _write_json(paths.config, config)
+    if not done:
+        # `svc pre-hubert`: ContentVec features, F0 and spectrograms into *.data.pt
+        with contentvec_cwd():
+            preprocess_hubert_f0(paths.data, paths.config, n_jobs=1, f0_method=f0_method,
+                                 force_rebuild=True)
+        _write_json(paths.stamp, stamp)
+    return paths.config
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+def checkpoints(folder, kind: str = "G") -> list[Path]:
+    """``{kind}_N.pth`` files in ``folder``, oldest (smallest N) first. Introduced in notebook 09."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(2)), p) for p in folder.iterdir()
+             if (m := _CKPT.fullmatch(p.name)) and m.group(1) == kind and p.is_file()]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(folder, kind: str = "G") -> Path | None:
+    """The newest ``G_N.pth`` (largest N) in ``folder``, or None. Introduced in notebook 09."""
+    found = checkpoints(folder, kind)
+    return found[-1] if found else None
+
+
+def prune_checkpoints(folder, keep: int = 2) -> list[Path]:
+    """Delete all but the newest ``keep`` G_ and D_ checkpoints; return what was deleted.
+
+    Introduced in notebook 09. ``G_0.pth``/``D_0.pth`` (the pretrained start) are kept.
+    Each D_ file of the full model is ~560 MB, so on Google Drive this matters.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}.")
+    deleted = []
+    for kind in ("G", "D"):
+        old = [p for p in checkpoints(folder, kind) if p.name != f"{kind}_0.pth"][:-keep]
+        for p in old:
+            p.unlink()
+            deleted.append(p)
+    return deleted
+
+
+def _place_pretrained(model_dir: Path) -> None:
+    """FULL mode: G_0/D_0 from voicelab.core.hub, re-saved as weights-only dicts at iteration 0."""
+    for asset, name in ((PRETRAINED_G, "G_0.pth"), (PRETRAINED_D, "D_0.pth")):
+        dest = model_dir / name
+        if dest.exists():
+            continue
+        ckpt = hub.load_weights(hub.fetch(asset))
+        state = ckpt.get("model", ckpt)
+        files.torch_save({"model": state, "iteration": 0, "optimizer": None,
+                          "learning_rate": 1e-4}, dest)
+
+
+# ---------------------------------------------------------------------------- training
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` did. Introduced in notebook 09.
+
+    ``steps`` counts batches trained in total (this call and earlier ones), ``seconds`` is
+    this call's wall time, ``model_path`` the newest ``G_*.pth``.
+    """
+
+    run_dir: Path
+    config_path: Path
+    model_path: Path | None
+    steps: int
+    seconds: float
+    epochs: int = 0
+    batch_size: int = 0
+    steps_per_epoch: int = 0
+    log_dir: Path | None = None
+
+
+def _progress_callback(total: int, done: int):
+    import lightning.pytorch as pl
+    from tqdm.auto import tqdm
+
+    class Progress(pl.Callback):
+        """One tqdm bar over all steps, with the generator and discriminator losses."""
+
+        def on_train_start(self, trainer, pl_module):
+            self.bar = tqdm(total=total, initial=min(done, total), desc="training", unit="step")
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            m = trainer.callback_metrics
+            loss = {k.split("/")[1]: float(m[k]) for k in ("loss/g/total", "loss/d/total") if k in m}
+            self.bar.set_postfix({f"loss_{k}": f"{v:.2f}" for k, v in loss.items()}, refresh=False)
+            self.bar.update(1)
+
+        def on_train_end(self, trainer, pl_module):
+            self.bar.close()
+
+    return Progress()
+
+
+def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resume: bool = True,
+          batch_size: int | None = None, keep: int = 2, f0_method: str = "dio",
+          eval_interval: int | None = None) -> TrainResult:
+    """Prepare (if needed) and train a so-vits-svc model until ``steps`` steps in total.
+
+    Introduced in notebook 09. ``steps`` is the total target (default: 12 in QUICK mode,
+    the tutorial's 20000 in FULL); it becomes ``epochs = epochs_for_steps(steps, clips,
+    batch_size)``. With ``resume=True`` training continues from the newest checkpoint in
+    ``run_dir/logs/44k``; ``resume=False`` refuses to overwrite an existing run.
+    ``batch_size`` defaults to :func:`auto_batch_size`; ``keep`` newest G_/D_ pairs are kept.
+    Losses go to TensorBoard logs in ``run_dir/logs/44k/lightning_logs``.
+    """
+    import lightning.pytorch as pl
+    import torch
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from so_vits_svc_fork import utils as svc_utils
+    from so_vits_svc_fork.train import VCDataModule, VitsLightning
+
+    start = time.perf_counter()
+    quick = runtime.is_quick()
+    run_dir = Path(run_dir).absolute()
+    paths = run_layout(run_dir)
+    model_dir = paths.model
+    if not resume and (checkpoints(model_dir, "G") or checkpoints(model_dir, "D")):
+        found = [p.name for p in checkpoints(model_dir, "G") + checkpoints(model_dir, "D")
+                 if not p.name.endswith("_0.pth")]
+        if found:
+            raise TrainError(
+                f"{model_dir} already holds checkpoints ({', '.join(found[:4])}) and "
+                "resume=False. Use a new run folder, delete those files, or pass resume=True "
+                "to continue training them.")
+    config_path = prepare(dataset_dir, run_dir, speaker, f0_method=f0_method, quick=quick)
+    n_train = len([ln for ln in (paths.lists / "train.txt").read_text("utf-8").splitlines()
+                   if ln.strip()])
+    batch_size = batch_size or auto_batch_size()
+    batch_size = min(batch_size, n_train)
+    steps = steps or (12 if quick else 20000)
+    epochs = epochs_for_steps(steps, n_train, batch_size)
+    spe = steps_per_epoch(n_train, batch_size)
+    config = _tune_config(_read_json(config_path), batch_size=batch_size, epochs=epochs, keep=keep)
+    config["train"]["eval_interval"] = eval_interval or (10**9 if quick else 1000)
+    _write_json(config_path, config)
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if not quick:
+        _place_pretrained(model_dir)
+    latest = latest_checkpoint(model_dir, "G")
+    done_epochs = int(_CKPT.fullmatch(latest.name).group(2)) if latest else 0
+    log_dir = model_dir / "lightning_logs"
+    if done_epochs < epochs:
+        with runtime.quiet():
+            hparams = svc_utils.get_backup_hparams(config_path, model_dir)  # copies config.json
+            runtime.seed_everything(config["train"]["seed"])
+            datamodule = VCDataModule(hparams)
+            model = VitsLightning(reset_optimizer=False, **hparams)
+            precision = ("16-mixed" if hparams.train.fp16_run else
+                         "bf16-mixed" if hparams.train.get("bf16_run", False) else 32)
+            trainer = pl.Trainer(  # the settings of so-vits-svc-fork's train(), minus its device
+                # statistics and with our progress bar
+                logger=TensorBoardLogger(model_dir, "lightning_logs", hparams.train.get("log_version", 0)),
+                val_check_interval=hparams.train.eval_interval, max_epochs=epochs,
+                check_val_every_n_epoch=None, precision=precision,
+                accelerator="cpu" if quick or not torch.cuda.is_available() else "auto", devices=1,
+                callbacks=[_progress_callback(epochs * spe, done_epochs * spe)],
+                benchmark=True, enable_checkpointing=False, enable_progress_bar=False,
+                enable_model_summary=False, num_sanity_val_steps=0)
+            trainer.fit(model, datamodule=datamodule)
+        prune_checkpoints(model_dir, keep)
+    latest = latest_checkpoint(model_dir, "G")
+    total = int(_CKPT.fullmatch(latest.name).group(2)) * spe if latest else 0
+    return TrainResult(run_dir, config_path, latest, total, time.perf_counter() - start,
+                       epochs=epochs, batch_size=batch_size, steps_per_epoch=spe, log_dir=log_dir)
+
+
+def run_folder(speaker: str) -> Path:
+    """Where FULL mode keeps the run of ``speaker``: ``runs/{speaker}``, on Google Drive on Colab.
+
+    Introduced in notebook 09. On Colab it mounts Drive first (Colab asks for permission),
+    so checkpoints survive a disconnect: ``/content/drive/MyDrive/voicelab/runs/{speaker}``.
+    """
+    if runtime.is_colab():
+        from google.colab import drive
+
+        drive.mount("/content/drive")
+        return Path("/content/drive/MyDrive/voicelab/runs") / speaker
+    return Path("runs") / speaker
+
+
+def example_run(steps: int = 18) -> Path:
+    """Notebook 09's QUICK run folder (speaker ``"slt"``, 10 offline sentences); trains it if missing.
+
+    Introduced in notebook 10, so conversion can be shown without running notebook 09
+    first (training takes about a minute on 2 CPU cores). The folder is
+    ``cache_dir()/runs/09_quick``, the data ``cache_dir()/runs/09_data``, as in notebook 09,
+    and 18 steps end at the same checkpoint name (``G_6.pth``) as notebook 09's run.
+    """
+    from ..data import speech
+
+    run_dir = runtime.cache_dir() / "runs" / "09_quick"
+    if latest_checkpoint(run_layout(run_dir).model, "G") is None:
+        dataset_dir = speech.make_speech(["slt"], n_sentences=10, out_dir=run_dir.with_name("09_data"))
+        train(dataset_dir, run_dir, speaker="slt", steps=steps, batch_size=2, keep=2)
+    return run_dir
+
+
+def read_losses(run_dir) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Scalars from a run's TensorBoard logs: ``{tag: (steps, values)}``, e.g. ``"loss/g/total"``.
+
+    Introduced in notebook 09. ``run_dir`` is a run folder or any folder holding event files.
+    """
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    root = Path(run_dir)
+    logs = run_layout(root).model / "lightning_logs"
+    root = logs if logs.is_dir() else root
+    series: dict[str, dict[int, float]] = {}
+    for events in sorted(root.rglob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
+        acc.Reload()
+        for tag in acc.Tags().get("scalars", []):
+            for e in acc.Scalars(tag):
+                series.setdefault(tag, {})[e.step] = e.value
+    return {tag: (np.array(sorted(v)), np.array([v[s] for s in sorted(v)], dtype=np.float32))
+            for tag, v in sorted(series.items())}
+
+
+# ---------------------------------------------------------------------------- conversion
+
+
+#: The tutorial's example of a community model on the Hub: (repo id, generator file).
+#: It imitates a real artist; use it to learn how inference works, not to publish.
+EXAMPLE_MODEL = ("Entreprenerdly/drake-so-vits-svc", "G_106000.pth")
+
+
+def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed: int = 0) -> Path:
+    """Write a shrunk ``config.json`` and a randomly initialised ``G`` checkpoint into ``folder``.
+
+    Introduced in notebook 10, where it stands in (offline) for a model from the Hub: same
+    files, same loader, random weights. Returns ``folder``.
+    """
+    import torch
+    from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
+    from so_vits_svc_fork.preprocessing.preprocess_flist_config import CONFIG_TEMPLATE_DIR
+
+    folder = Path(folder)
+    config = quick_config(_read_json(CONFIG_TEMPLATE_DIR / "so-vits-svc-4.0v1.json"))
+    config["spk"] = {s: i for i, s in enumerate(speakers)}
+    config["model"]["pretrained"] = "none"
+    _write_json(folder / "config.json", config)
+    with seeded(seed), runtime.quiet():
+        net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
+                             config["train"]["segment_size"] // config["data"]["hop_length"],
+                             **config["model"])
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    os.close(fd)
+    try:
+        torch.save({"model": net.state_dict(), "iteration": 0, "optimizer": None,
+                    "learning_rate": 1e-4}, tmp)
+        os.replace(tmp, folder / name)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return folder
+
+
+def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1]) -> Path:
+    """A folder with ``config.json`` and ``filename`` (a ``G_*.pth``) of a model on the Hub.
+
+    Introduced in notebook 10, as in the tutorial. Downloads through :mod:`voicelab.core.hub`
+    (cached); offline (QUICK mode, ``HF_HUB_OFFLINE=1``) with nothing cached it returns a
+    stand-in written by :func:`write_tiny_model` (check with :func:`voicelab.core.hub.is_stand_in`).
+    The generator is later opened weights-only by :func:`convert`: a file that needs full
+    unpickling is refused, not run.
+    """
+    if not _CKPT.fullmatch(filename) or not filename.startswith("G_"):
+        raise ValueError(f"filename={filename!r}: a so-vits-svc generator is named G_<step>.pth.")
+    asset = hub.register(hub.Asset(
+        "svc-" + repo_id.replace("/", "--"), repo_id=repo_id,
+        allow_patterns=("config.json", filename),
+        description=f"so-vits-svc model {repo_id} ({filename} + config.json)",
+        stand_in=lambda folder: write_tiny_model(folder, name=filename)))
+    return hub.fetch(asset)
+
+
+def find_model(model) -> tuple[Path, Path]:
+    """``(G_*.pth, config.json)`` for a run folder, a model folder, or a G_*.pth file.
+
+    Introduced in notebook 10. A run folder is searched in ``logs/44k`` first; a model
+    folder (e.g. downloaded from the Hub, as in the tutorial) holds ``config.json`` and
+    one or more ``G_*.pth``, of which the newest is used, or (a folder exported by
+    :func:`voicelab.voice.share.export_space`, notebook 11) ``model.safetensors``.
+    """
+    model = Path(model)
+    if model.is_file():
+        config = model.parent / "config.json"
+        if not config.is_file():
+            raise FileNotFoundError(f"{config} is missing: a so-vits-svc model needs the "
+                                    f"config.json it was trained with next to {model.name}.")
+        return model, config
+    for folder in (run_layout(model).model, model):
+        ckpt = latest_checkpoint(folder, "G")
+        if ckpt is None and (folder / EXPORTED_WEIGHTS).is_file():
+            ckpt = folder / EXPORTED_WEIGHTS
+        if ckpt is not None and (folder / "config.json").is_file():
+            return ckpt, folder / "config.json"
+    raise FileNotFoundError(
+        f"No so-vits-svc model in {model}: expected config.json and G_*.pth (or "
+        f"{EXPORTED_WEIGHTS}) there or in {run_layout(model).model}. Train one with "
+        "voicelab.voice.svc.train (notebook 09) or download a model folder from the Hub.")
+
+
+_MODEL_CACHE: dict = {}
+
+
+def _load_svc(ckpt: Path, config: Path, device: str):
+    """so-vits-svc-fork's Svc, with G loaded through voicelab.core.hub.load_weights."""
+    from so_vits_svc_fork import utils as svc_utils
+    from so_vits_svc_fork.inference.core import Svc
+    from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
+
+    class SafeSvc(Svc):
+        def load_model(self):
+            self.net_g = SynthesizerTrn(self.hps.data.filter_length // 2 + 1,
+                                        self.hps.train.segment_size // self.hps.data.hop_length,
+                                        **self.hps.model)
+            weights = hub.load_weights(self.net_g_path)
+            svc_utils.safe_load(self.net_g, weights.get("model", weights))
+            self.net_g.eval()
+            for m in self.net_g.modules():
+                svc_utils.remove_weight_norm_if_exists(m)
+            self.net_g.to(self.device, dtype=self.dtype)
+
+    key = (str(ckpt), ckpt.stat().st_mtime_ns, str(config), config.stat().st_mtime_ns, device,
+           str(hub.fetch(CONTENTVEC)))
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE.clear()
+        with contentvec_cwd():
+            _MODEL_CACHE[key] = SafeSvc(net_g_path=str(ckpt), config_path=str(config), device=device)
+    return _MODEL_CACHE[key]
+
+
+def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
+            f0_method: str | None = None, out=None, sr: int | None = None,
+            cluster=None, cluster_ratio: float = 0.0, noise_scale: float = 0.4,
+            device: str | None = None) -> tuple[np.ndarray, int]:
+    """Convert speech into a trained voice; return ``(y, sr)`` at the model's rate (44.1 kHz).
+
+    Introduced in notebook 09 (a first listen); notebook 10 is about conversion. ``source`` is
+    an audio file or an array (then give ``sr``);
+    ``model`` a run folder, a folder with ``config.json`` + ``G_*.pth`` or a ``G_*.pth``
+    file. ``speaker`` defaults to the model's first speaker. ``transpose`` shifts the pitch
+    in semitones (+12 = an octave up). ``f0_method`` is one of :data:`F0_METHODS` (default
+    "dio": fast; "crepe" is better and slow without a GPU). ``cluster`` (a file from
+    :func:`train_cluster`, or a :class:`voicelab.voice.rvc.FeatureIndex` for RVC-style retrieval,
+    notebook 11) with ``cluster_ratio`` in (0, 1] pulls the content features towards the
+    speaker's. ``out`` also writes the result there. Output length = input length.
+    """
+    import torch
+    from .. import audio
+
+    f0_method = f0_method or "dio"
+    if f0_method not in F0_METHODS:
+        raise ValueError(f"f0_method={f0_method!r}; choose one of {', '.join(F0_METHODS)}.")
+    ckpt, config = find_model(model)
+    device = device or ("cuda" if torch.cuda.is_available() and not runtime.is_quick() else "cpu")
+    svc = _load_svc(ckpt, config, device)
+    names = list(svc.spk2id.__dict__)
+    if speaker is None:
+        speaker = names[0]
+    elif speaker not in names:
+        raise KeyError(f"speaker {speaker!r} is not in {config} (it has {', '.join(names)}).")
+    target = svc.target_sample
+    if isinstance(source, (str, os.PathLike)):
+        y, _ = audio.load(source, sr=target)
+    else:
+        if sr is None:
+            raise ValueError("convert(array, ...) needs sr= (the array's sampling rate in Hz).")
+        y = audio.resample(np.asarray(source, dtype=np.float32), sr, target) if sr != target \
+            else np.asarray(source, dtype=np.float32)
+    if cluster is None:
+        svc.cluster_model = None
+    elif hasattr(cluster, "as_cluster_model"):      # a retrieval index (voicelab.voice.rvc)
+        svc.cluster_model = cluster.as_cluster_model(speaker)
+    else:
+        svc.cluster_model = load_cluster(cluster)
+    if cluster_ratio and svc.cluster_model is None:
+        raise ValueError("cluster_ratio > 0 needs cluster= (a file made by train_cluster).")
+    with contentvec_cwd():  # content features come from the same ContentVec as training
+        y_out = svc.infer_silence(y.astype(np.float32), speaker=speaker, transpose=int(transpose),
+                                  f0_method=f0_method, cluster_infer_ratio=cluster_ratio,
+                                  noise_scale=noise_scale, db_thresh=-40)
+    y_out = np.asarray(y_out, dtype=np.float32)
+    if out is not None:
+        audio.save(out, np.clip(y_out, -1.0, 1.0), target)
+    return y_out, target
+
+
+# ---------------------------------------------------------------------------- clusters
+
+
+def train_cluster(run_dir, n_clusters: int = 100, out=None) -> Path:
+    """k-means over each speaker's ContentVec features, saved as safetensors; return the path.
+
+    so-vits-svc-fork's ``svc train-cluster``; notebook 11 builds a retrieval index instead.
+    so-vits-svc-fork saves its cluster model with pickle
+    (numpy arrays), which torch >= 2.6 refuses to load by default; this file holds only
+    tensors (``{spk}.centers``), so it opens without unpickling anything.
+    """
+    import torch
+    from so_vits_svc_fork.cluster.train_cluster import train_cluster as _train
+
+    data = run_layout(Path(run_dir)).data
+    speakers = sorted(p for p in data.iterdir() if p.is_dir()) if data.is_dir() else []
+    if not speakers:
+        raise FileNotFoundError(f"No prepared features in {data}: run voicelab.voice.svc.prepare first.")
+    tensors = {}
+    for folder in speakers:
+        fit = _train(folder, n_clusters=n_clusters, use_minibatch=True)
+        tensors[f"{folder.name}.centers"] = torch.from_numpy(
+            np.asarray(fit["cluster_centers_"], dtype=np.float32))
+    out = Path(out) if out is not None else run_layout(Path(run_dir)).model / "kmeans.safetensors"
+    return hub.save_weights(tensors, out, metadata={"format": "voicelab-svc-kmeans"})
+
+
+def load_cluster(path) -> dict:
+    """``{spk: KMeans}`` from :func:`train_cluster`'s file, or a so-vits-svc-fork ``.pt`` one.
+
+    Introduced in notebook 10. A ``.pt`` file is opened weights-only, with numpy's array
+    rebuilding functions as the only extra allowed names, so no code from it can run.
+    """
+    import torch
+    from sklearn.cluster import KMeans
+
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        centers = {k.rsplit(".", 1)[0]: v.numpy() for k, v in hub.load_weights(path).items()}
+    else:
+        try:
+            reconstruct = np._core.multiarray._reconstruct
+        except AttributeError:  # numpy < 2
+            reconstruct = np.core.multiarray._reconstruct
+        allowed = [reconstruct, np.ndarray, np.dtype, type(np.dtype(np.float32)),
+                   type(np.dtype(np.float64))]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such cluster model file.")
+        try:
+            with torch.serialization.safe_globals(allowed):
+                ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise hub.ModelFileError(
+                f"{path} is not a cluster model voicelab can open safely ({type(e).__name__}). "
+                "Train one with voicelab.voice.svc.train_cluster.") from e
+        centers = {spk: np.asarray(d["cluster_centers_"]) for spk, d in ckpt.items()}
+    models = {}
+    for spk, c in centers.items():
+        km = KMeans(n_clusters=len(c))
+        km.cluster_centers_ = np.asarray(c, dtype=np.float32)
+        km.n_features_in_ = km.cluster_centers_.shape[1]
+        km._n_threads = 1
+        models[spk] = km
+    return models
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab train DIR --speaker NAME --out RUN``."""
+    parser.add_argument("dataset", help="data set folder holding DIR/NAME/*.wav (from voicelab prep)")
+    parser.add_argument("--speaker", required=True, help="speaker folder name inside DIR")
+    parser.add_argument("--out", required=True, help="run folder (checkpoints, logs, config)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="total training steps (default: 12 in QUICK mode, 20000 in FULL)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="default: chosen from the GPU's memory")
+    parser.add_argument("--keep", type=int, default=2, help="newest checkpoints to keep")
+    parser.add_argument("--f0-method", choices=F0_METHODS, default="dio")
+    parser.add_argument("--no-resume", action="store_true",
+                        help="refuse to continue an existing run instead of resuming it")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train and print where the model is."""
+    result = train(args.dataset, args.out, speaker=args.speaker, steps=args.steps,
+                   resume=not args.no_resume, batch_size=args.batch_size, keep=args.keep,
+                   f0_method=args.f0_method)
+    print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
+                      "config": str(result.config_path), "steps": result.steps,
+                      "epochs": result.epochs, "batch_size": result.batch_size,
+                      "seconds": round(result.seconds, 1)}, indent=1))
+    return 0
+
+
+def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab convert INPUT --model RUN --out OUT.wav``."""
+    parser.add_argument("input", help="audio file to convert")
+    parser.add_argument("--model", required=True,
+                        help="run folder, or a folder with config.json and G_*.pth")
+    parser.add_argument("--speaker", default=None, help="default: the model's first speaker")
+    parser.add_argument("--out", required=True, help="output audio file (.wav, .flac, .ogg)")
+    parser.add_argument("--transpose", type=int, default=0, help="pitch shift in semitones")
+    parser.add_argument("--f0-method", choices=F0_METHODS, default="dio")
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Convert one file and say where the result is."""
+    y, sr = convert(args.input, args.model, speaker=args.speaker, transpose=args.transpose,
+                    f0_method=args.f0_method, out=args.out)
+    print(f"wrote {args.out} ({len(y) / sr:.2f} s at {sr} Hz)")
+    return 0
