@@ -126,13 +126,14 @@ def test_contentvec_stand_in_is_used_offline(monkeypatch):
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", no_download)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_download)
+    original = svc_utils.get_hubert_model
     here = os.getcwd()
-    with svc.contentvec_cwd() as folder:
+    with svc.using_contentvec() as folder:
         assert hub.is_stand_in(folder)
-        assert os.path.isdir(svc.CONTENTVEC_ID)
-        model = svc_utils.get_hubert_model("cpu", final_proj=False)
+        model = svc_utils.get_hubert_model("cpu", final_proj=False)   # what so-vits-svc-fork calls
         with_proj = svc_utils.get_hubert_model("cpu", final_proj=True)
-    assert os.getcwd() == here  # the working directory is restored
+        assert os.getcwd() == here  # found by path, not by changing the working directory
+    assert svc_utils.get_hubert_model is original  # so-vits-svc-fork's own loader is back
     c = svc_utils.get_content(model, torch.zeros(16000), "cpu", sr=16000)
     assert c.shape[:2] == (1, 768)  # what ssl_dim 768 expects
     assert with_proj.final_proj.out_features == 256  # legacy 256-dim configs

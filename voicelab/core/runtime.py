@@ -89,7 +89,7 @@ def cache_dir() -> Path:
     """Folder for downloads and generated data: ``$VOICELAB_CACHE`` or ``~/.cache/voicelab``.
 
     Always an absolute path: a relative ``$VOICELAB_CACHE`` is taken from the working folder
-    now, so code that changes folders later (so-vits-svc's pre-hubert) still finds it.
+    now, so paths handed to other tools still mean the same folder.
     """
     root = os.environ.get("VOICELAB_CACHE") or Path.home() / ".cache" / "voicelab"
     path = Path(root).expanduser().absolute()

@@ -72,12 +72,8 @@ def _encoder():
     source = hub.fetch(svc.CONTENTVEC)
     key = str(source)
     if key not in _ENCODER:
-        from so_vits_svc_fork import utils as svc_utils
-
         _ENCODER.clear()
-        with svc.contentvec_cwd():
-            model = svc_utils.get_hubert_model("cpu")
-        _ENCODER[key] = model.eval()
+        _ENCODER[key] = svc.contentvec_model("cpu").eval()
     return _ENCODER[key]
 
 

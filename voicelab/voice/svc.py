@@ -40,6 +40,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,8 @@ __all__ = [
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "read_losses", "train_cluster",
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
-    "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_cwd",
+    "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
+    "using_contentvec",
     "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
 ]
 
@@ -107,30 +109,50 @@ PRETRAINED_D = hub.register(hub.Asset(
     description="so-vits-svc 4.0 pretrained discriminator (~560 MB with optimiser state)"))
 
 
-@contextlib.contextmanager
-def contentvec_cwd():
-    """Run the block inside a temp folder where ``lengyue233/content-vec-best`` points at our copy.
+def contentvec_model(device="cpu", final_proj: bool = True):
+    """ContentVec from :data:`CONTENTVEC` (offline: its stand-in), ready for inference on ``device``.
 
-    so-vits-svc-fork calls ``HubertModel.from_pretrained("lengyue233/content-vec-best")``;
-    transformers reads a folder of that name in the working directory as a local model, so
-    nothing is downloaded and the model is the one :func:`voicelab.core.hub.fetch` chose.
+    so-vits-svc-fork's ``utils.get_hubert_model`` with a path instead of its hard-coded Hub id
+    ``lengyue233/content-vec-best``: ``final_proj`` adds the 256-dim projection legacy
+    configs use, and the weight norms are removed as there.
     """
+    import torch
+    from so_vits_svc_fork.utils import HubertModelWithFinalProj, remove_weight_norm_if_exists
+    from transformers import HubertModel
+
     with runtime.quiet():
         source = hub.fetch(CONTENTVEC)
-        work = Path(tempfile.mkdtemp(prefix="voicelab-svc-"))
-        link = work / CONTENTVEC_ID
-        link.parent.mkdir(parents=True)
-        try:
-            os.symlink(source, link, target_is_directory=True)
-        except OSError:  # no symlinks (some Windows setups): copy
-            shutil.copytree(source, link)
-        old = os.getcwd()
-        os.chdir(work)
+        model = (HubertModelWithFinalProj if final_proj else HubertModel).from_pretrained(source)
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d)):
+            remove_weight_norm_if_exists(m)
+    return model.to(device)
+
+
+_CONTENTVEC_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def using_contentvec():
+    """Inside the block, so-vits-svc-fork loads ContentVec with :func:`contentvec_model`.
+
+    so-vits-svc-fork's pre-hubert and ``Svc`` call ``utils.get_hubert_model``, which reads
+    ``lengyue233/content-vec-best`` from the Hub (or from a folder of that name in the working
+    directory) and takes no path. This block swaps that one function for :func:`contentvec_model`,
+    so the model is the one :func:`voicelab.core.hub.fetch` chose, nothing is downloaded, and
+    relative paths keep meaning what they meant (the working directory is never changed).
+    A lock keeps two threads (the app's) from swapping it at once. Yields the model's folder.
+    """
+    from so_vits_svc_fork import utils as svc_utils
+
+    with _CONTENTVEC_LOCK:
+        source = hub.fetch(CONTENTVEC)
+        original = svc_utils.get_hubert_model
+        svc_utils.get_hubert_model = contentvec_model
         try:
             yield source
         finally:
-            os.chdir(old)
-            shutil.rmtree(work, ignore_errors=True)
+            svc_utils.get_hubert_model = original
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -313,8 +335,9 @@ def prepare(dataset_dir, run_dir, speaker: str, *, f0_method: str = "dio",
     config["model"]["pretrained"] = "none"
     _write_json(paths.config, config)
     if not done:
-        # `svc pre-hubert`: ContentVec features, F0 and spectrograms into *.data.pt
-        with contentvec_cwd():
+        # `svc pre-hubert`: ContentVec features, F0 and spectrograms into *.data.pt (one job:
+        # it runs in this process, where using_contentvec applies)
+        with runtime.quiet(), using_contentvec():
             preprocess_hubert_f0(paths.data, paths.config, n_jobs=1, f0_method=f0_method,
                                  force_rebuild=True)
         _write_json(paths.stamp, stamp)
@@ -649,7 +672,7 @@ def _load_svc(ckpt: Path, config: Path, device: str):
            str(hub.fetch(CONTENTVEC)))
     if key not in _MODEL_CACHE:
         _MODEL_CACHE.clear()
-        with contentvec_cwd():
+        with runtime.quiet(), using_contentvec():
             _MODEL_CACHE[key] = SafeSvc(net_g_path=str(ckpt), config_path=str(config), device=device)
     return _MODEL_CACHE[key]
 
@@ -700,7 +723,7 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
         svc.cluster_model = load_cluster(cluster)
     if cluster_ratio and svc.cluster_model is None:
         raise ValueError("cluster_ratio > 0 needs cluster= (a file made by train_cluster).")
-    with contentvec_cwd():  # content features come from the same ContentVec as training
+    with runtime.quiet():  # content features come from svc.hubert_model, loaded with the model
         y_out = svc.infer_silence(y.astype(np.float32), speaker=speaker, transpose=int(transpose),
                                   f0_method=f0_method, cluster_infer_ratio=cluster_ratio,
                                   noise_scale=noise_scale, db_thresh=-40)
