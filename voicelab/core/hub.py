@@ -37,7 +37,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 from . import files, runtime
-from .errors import ChecksumError, HubOfflineError, UnsafeModelError, VoicelabError
+from .errors import (
+    ChecksumError, DownloadError, HubOfflineError, ModelFileError, ModelFileNotFoundError,
+    UnsafeModelError, VoicelabError,
+)
 
 __all__ = [
     "Asset", "ASSETS", "register", "fetch", "hf_file", "hf_snapshot", "url_file",
@@ -49,18 +52,6 @@ TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 STAND_IN_MARKER = ".voicelab-stand-in"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-class ModelFileError(VoicelabError, ValueError):
-    """A weights file that is empty, damaged, or not a model at all (text, random bytes, ...)."""
-
-
-class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
-    """A weights file that does not exist."""
-
-
-class DownloadError(VoicelabError, OSError):
-    """A download that was allowed (online) but failed: no connection, bad URL, HTTP error."""
 
 
 # ---------------------------------------------------------------------------- registry

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core import hub
-from ..core.errors import VoicelabError
+from ..core.errors import ModelShapeError
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -38,10 +38,6 @@ __all__ = [
     "AudioModel", "WaveFrontEnd", "SmallCNN", "HubResNet", "ImageModel", "TextModel",
     "VideoModel", "RESNET18", "resnet_backbone", "count_parameters",
 ]
-
-
-class ModelShapeError(VoicelabError, ValueError):
-    """An input whose shape or values a model cannot take (wrong rank, size or token id)."""
 
 
 def widths(base: int, n: int, growth: float = 2.0) -> list[int]:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import hub
-from ..core.errors import VoicelabError
+from ..core.errors import EmbeddingError, SynthesisError
 from ..core.torchutil import cpu_threads, seeded
 
 __all__ = [
@@ -42,10 +42,6 @@ __all__ = [
     "speakers_separate", "cluster_agreement", "project_2d", "CLAP", "load_clap", "clap_embed_text",
     "clap_embed_audio", "demo_sounds",
 ]
-
-
-class EmbeddingError(VoicelabError, ValueError):
-    """A word that is not in the vocabulary, too little data, or inputs of the wrong shape."""
 
 
 # ------------------------------------------------------------------------ word vectors
@@ -370,7 +366,6 @@ def espeak_variant(text: str, variant: str = "en-us+m3", sr: int = 16000):
     :mod:`voicelab.data.speech` offers two espeak-ng voices; notebook 06 compares a few more.
     """
     from .. import audio
-    from ..data.speech import SynthesisError
 
     if variant not in ESPEAK_VARIANTS:
         raise EmbeddingError(f"unknown espeak-ng voice {variant!r}; choose one of {ESPEAK_VARIANTS}.")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import hub, runtime
-from ..core.errors import VoicelabError
+from ..core.errors import MusicError
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -34,10 +34,6 @@ __all__ = [
 
 SR = 16000
 _NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-
-
-class MusicError(VoicelabError, ValueError):
-    """A note, tune or setting that cannot be used (says which and what to do)."""
 
 
 # ------------------------------------------------------------------------------- physics

@@ -26,7 +26,7 @@ import numpy as np
 from .. import audio
 from ..core import hub, runtime
 from . import text as textmod
-from ..core.errors import AudioError, VoicelabError
+from ..core.errors import AudioError, TTSError
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -42,10 +42,6 @@ SR = 16000
 FLITE_VOICES = {"slt": "slt", "rms": "rms", "awb": "awb", "kal": "kal16"}
 _RATE = (0.25, 4.0)
 _PITCH = (-24.0, 24.0)
-
-
-class TTSError(VoicelabError, ValueError):
-    """A text-to-speech request that cannot be carried out (empty text, bad setting, missing program)."""
 
 
 # ------------------------------------------------------------------------------ offline voices

@@ -32,17 +32,13 @@ import numpy as np
 from ..audio.world import (FRAME_PERIOD, ORDER, analyze, dtw, mel_alpha, mel_cepstrum,
                            mel_cepstrum_to_envelope, mono_float64, synthesize)
 from ..core import files
-from ..core.errors import VoicelabError
+from ..core.errors import BaselineError
 
 __all__ = ["Baseline", "train_baseline", "BaselineError"]
 
 _WEIGHTS = "baseline.safetensors"
 _CONFIG = "baseline.json"
 _FORMAT = "voicelab-vc-baseline-1"
-
-
-class BaselineError(VoicelabError, ValueError):
-    """Training data or a saved baseline that cannot be used (says which file and what to do)."""
 
 
 def _context(F: np.ndarray, width: int) -> np.ndarray:

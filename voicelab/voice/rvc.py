@@ -31,7 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core import files, hub, runtime
-from ..core.errors import UnsafeModelError, VoicelabError
+from ..core.errors import (
+    MissingFileError, ModelFileError, ModelFileNotFoundError, RVCError, UnknownSpeakerError,
+    UnsafeModelError, VoicelabError,
+)
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -53,10 +56,6 @@ RMVPE = hub.register(hub.Asset(
     description="RMVPE, RVC's robust neural F0 estimator (~180 MB)"))
 
 _FRAME_S = 0.02     # ContentVec: one feature vector every 320 samples at 16 kHz
-
-
-class RVCError(VoicelabError, ValueError):
-    """A file or folder that is not a usable RVC model (wrong kind of checkpoint, no weights)."""
 
 
 # ---------------------------------------------------------------------------- features
@@ -218,7 +217,7 @@ class FeatureIndex:
 
         tensors = hub.load_weights(path)
         if "features" not in tensors:
-            raise hub.ModelFileError(f"{path} holds no 'features' tensor: not a voicelab feature index.")
+            raise ModelFileError(f"{path} holds no 'features' tensor: not a voicelab feature index.")
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
         return cls(tensors["features"].numpy(), speaker=meta.get("speaker", ""),
@@ -239,11 +238,11 @@ def _faiss_vectors(path: Path) -> np.ndarray:
     """All vectors stored in a faiss index file (RVC's ``.index``): float32 ``(N, D)``."""
     faiss = _faiss()
     if not path.is_file():
-        raise hub.ModelFileNotFoundError(f"{path}: no such index file.")
+        raise ModelFileNotFoundError(f"{path}: no such index file.")
     try:
         index = faiss.read_index(str(path))
     except RuntimeError as e:
-        raise hub.ModelFileError(f"{path} is not a faiss index file faiss can read ({e}).") from e
+        raise ModelFileError(f"{path} is not a faiss index file faiss can read ({e}).") from e
     try:
         vectors = index.reconstruct_n(0, index.ntotal)
     except RuntimeError:  # an IVF index without its direct map
@@ -271,8 +270,8 @@ def build_index(run_dir, speaker: str | None = None, *, exclude=(), max_frames: 
         folders = [f for f in folders if f.name == speaker]
     if not folders:
         who = f" for speaker {speaker!r}" if speaker else ""
-        raise FileNotFoundError(f"No prepared features{who} in {data}: run voicelab.voice.svc.prepare "
-                                "(or train) on the run first.")
+        raise MissingFileError(f"No prepared features{who} in {data}: run voicelab.voice.svc.prepare "
+                               "(or train) on the run first.")
     frames, skip = [], {Path(name).name for name in exclude}
     for f in sorted(folders[0].glob("*.data.pt")):
         if f.name.removesuffix(".data.pt") in skip:
@@ -281,7 +280,8 @@ def build_index(run_dir, speaker: str | None = None, *, exclude=(), max_frames: 
         # pre-hubert repeats each 20 ms frame to the decoder's 11.6 ms frame rate: keep one copy
         frames.append(c[np.r_[True, np.any(c[1:] != c[:-1], axis=1)]])
     if not frames:
-        raise FileNotFoundError(f"No *.data.pt files in {folders[0]}: run svc pre-hubert first.")
+        raise MissingFileError(f"No *.data.pt files in {folders[0]}: run voicelab.voice.svc.prepare "
+                               "(svc pre-hubert) on the run first.")
     features = np.concatenate(frames)
     if len(features) > max_frames:
         keep = np.sort(np.random.default_rng(seed).choice(len(features), max_frames, replace=False))
@@ -323,7 +323,8 @@ def speaker_probe(features: dict, *, seed: int = 0):
 def speaker_share(probe, frames, speaker: str) -> float:
     """Mean probability ``probe`` (from :func:`speaker_probe`) gives ``speaker`` over ``frames``."""
     if speaker not in probe.speakers_:
-        raise KeyError(f"speaker {speaker!r} is not one the probe knows ({', '.join(probe.speakers_)}).")
+        raise UnknownSpeakerError(f"Speaker {speaker!r} is not one the probe knows: "
+                                  f"{', '.join(probe.speakers_)}.")
     proba = probe.predict_proba(np.asarray(frames, dtype=np.float32))
     return float(proba[:, probe.speakers_.index(speaker)].mean())
 
@@ -433,7 +434,7 @@ def _rvc_files(path: Path) -> tuple[Path, Path | None]:
             candidates = named
         weights, folder = candidates[0], path
     else:
-        raise hub.ModelFileNotFoundError(f"{path}: no such RVC model file or folder.")
+        raise ModelFileNotFoundError(f"{path}: no such RVC model file or folder.")
     indexes = sorted(p for p in folder.glob("*.index") if not p.name.startswith("."))
     return weights, (indexes[0] if indexes else None)
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import audio
 from ..core import hub, runtime
-from ..core.errors import AudioError, HubOfflineError, VoicelabError
+from ..core.errors import AudioError, HubOfflineError, SeparationError, VoicelabError
 
 __all__ = [
     "BACKENDS", "Separation", "SeparationError", "separate", "load_spleeter",
@@ -44,13 +44,6 @@ BACKENDS = ("auto", "spleeter", "demucs", "dsp")
 
 SPLEETER_SR = 44100          # Hz, the rate Spleeter was trained at
 DSP_MIN_SECONDS = 2.0        # REPET-SIM needs some repetition to find
-
-
-class SeparationError(VoicelabError, RuntimeError):
-    """A separation model that cannot be used: package missing, weights missing or untrained.
-
-    Introduced in notebook 08. The message says what is missing and how to get it.
-    """
 
 
 @dataclass

@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core import files, hub, runtime
-from .dataset import DatasetError, check_trainable   # the data set rules (notebook 08)
-from ..core.errors import VoicelabError
+from ..core.errors import DatasetError, MissingFileError, ModelFileError, TrainError, UnknownSpeakerError
+from .dataset import check_trainable   # the data set rules (notebook 08)
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -72,10 +72,6 @@ _PRETRAINED_URL = ("https://huggingface.co/datasets/ms903/sovits4.0-768vec-layer
 _CKPT = re.compile(r"([GD])_(\d+)\.pth")
 #: The generator's weights in an exported model folder (notebook 11), next to config.json.
 EXPORTED_WEIGHTS = "model.safetensors"
-
-
-class TrainError(VoicelabError, RuntimeError):
-    """Training cannot start or continue (existing checkpoints, nothing prepared, ...)."""
 
 
 # ---------------------------------------------------------------------------- assets
@@ -632,8 +628,8 @@ def find_model(model) -> tuple[Path, Path]:
     if model.is_file():
         config = model.parent / "config.json"
         if not config.is_file():
-            raise FileNotFoundError(f"{config} is missing: a so-vits-svc model needs the "
-                                    f"config.json it was trained with next to {model.name}.")
+            raise MissingFileError(f"{config} is missing: a so-vits-svc model needs the "
+                                   f"config.json it was trained with next to {model.name}.")
         return model, config
     for folder in (run_layout(model).model, model):
         ckpt = latest_checkpoint(folder, "G")
@@ -641,7 +637,7 @@ def find_model(model) -> tuple[Path, Path]:
             ckpt = folder / EXPORTED_WEIGHTS
         if ckpt is not None and (folder / "config.json").is_file():
             return ckpt, folder / "config.json"
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"No so-vits-svc model in {model}: expected config.json and G_*.pth (or "
         f"{EXPORTED_WEIGHTS}) there or in {run_layout(model).model}. Train one with "
         "voicelab.voice.svc.train (notebook 09) or download a model folder from the Hub.")
@@ -706,7 +702,7 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
     if speaker is None:
         speaker = names[0]
     elif speaker not in names:
-        raise KeyError(f"speaker {speaker!r} is not in {config} (it has {', '.join(names)}).")
+        raise UnknownSpeakerError(f"Speaker {speaker!r} is not in {config}; it has: {', '.join(names)}.")
     target = svc.target_sample
     if isinstance(source, (str, os.PathLike)):
         y, _ = audio.load(source, sr=target)
@@ -750,7 +746,7 @@ def train_cluster(run_dir, n_clusters: int = 100, out=None) -> Path:
     data = run_layout(Path(run_dir)).data
     speakers = sorted(p for p in data.iterdir() if p.is_dir()) if data.is_dir() else []
     if not speakers:
-        raise FileNotFoundError(f"No prepared features in {data}: run voicelab.voice.svc.prepare first.")
+        raise MissingFileError(f"No prepared features in {data}: run voicelab.voice.svc.prepare first.")
     tensors = {}
     for folder in speakers:
         fit = _train(folder, n_clusters=n_clusters, use_minibatch=True)
@@ -780,12 +776,13 @@ def load_cluster(path) -> dict:
         allowed = [reconstruct, np.ndarray, np.dtype, type(np.dtype(np.float32)),
                    type(np.dtype(np.float64))]
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such cluster model file.")
+            raise MissingFileError(f"{path}: no such cluster model file. Make one with "
+                                   "voicelab.voice.svc.train_cluster.")
         try:
             with torch.serialization.safe_globals(allowed):
                 ckpt = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:
-            raise hub.ModelFileError(
+            raise ModelFileError(
                 f"{path} is not a cluster model voicelab can open safely ({type(e).__name__}). "
                 "Train one with voicelab.voice.svc.train_cluster.") from e
         centers = {spk: np.asarray(d["cluster_centers_"]) for spk, d in ckpt.items()}
