@@ -123,7 +123,7 @@ def _shift_pitch(y: np.ndarray, sr: int, semitones: float) -> np.ndarray:
     return (out * (peak_in / peak_out) if peak_out > 0 else out).astype(np.float32)
 
 
-def trim(y, sr: int = SR, top_db: float = 40.0) -> np.ndarray:
+def trim(y, sr: int, top_db: float = 40.0) -> np.ndarray:
     """Cut leading and trailing silence: samples more than ``top_db`` dB below the peak.
 
     Introduced in notebook 07 (SSML joins trimmed pieces so pauses are exactly as asked).
@@ -140,7 +140,7 @@ def trim(y, sr: int = SR, top_db: float = 40.0) -> np.ndarray:
     return y[max(0, loud[0] - pad): loud[-1] + 1 + pad]
 
 
-def silences(y, sr: int = SR, *, floor_db: float = -60.0, min_seconds: float = 0.05,
+def silences(y, sr: int, *, floor_db: float = -60.0, min_seconds: float = 0.05,
              frame_seconds: float = 0.005) -> list[tuple[float, float]]:
     """Silent stretches of ``y`` as ``(start, end)`` seconds: 5 ms frames whose RMS is below ``floor_db`` dBFS.
 
@@ -178,11 +178,12 @@ def _mel_basis():
                                fmin=MEL["fmin"], fmax=MEL["fmax"], norm="slaney", htk=False)
 
 
-def mel(y, sr: int = SR) -> np.ndarray:
-    """Log10 mel spectrogram ``S`` of shape (frames, 80): 16 kHz, 64 ms windows, hop 16 ms.
+def mel(y, sr: int) -> np.ndarray:
+    """Log10 mel spectrogram ``S`` of shape (frames, 80) of ``y`` at ``sr`` Hz.
 
-    Introduced in notebook 07. The same features as transformers' SpeechT5FeatureExtractor
-    (``audio_target=``), so SpeechT5's HiFi-GAN can turn them into a waveform.
+    Introduced in notebook 07. ``y`` is resampled to 16 kHz; 64 ms windows, hop 16 ms. The
+    same features as transformers' SpeechT5FeatureExtractor (``audio_target=``), so
+    SpeechT5's HiFi-GAN can turn them into a waveform.
     """
     import librosa
 

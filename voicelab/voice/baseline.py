@@ -32,7 +32,7 @@ import numpy as np
 from ..audio.world import (FRAME_PERIOD, ORDER, analyze, dtw, mel_alpha, mel_cepstrum,
                            mel_cepstrum_to_envelope, mono_float64, synthesize)
 from ..core import files
-from ..core.errors import BaselineError
+from ..core.errors import AudioError, BaselineError
 from ..core.torchutil import cpu_threads
 
 __all__ = ["Baseline", "train_baseline", "BaselineError"]
@@ -203,7 +203,8 @@ def _read_clip(item, sr: int) -> np.ndarray:
         y, item_sr = item
         y = mono_float64(y)
         return audio.resample(y, int(item_sr), sr).astype(np.float64) if int(item_sr) != sr else y
-    return mono_float64(item)
+    raise AudioError("A training clip is an array without its sampling rate; pass (y, sr) "
+                     "pairs or paths (voicelab never guesses an array's rate).")
 
 
 def _lf0_stats(f0s) -> list[float]:
