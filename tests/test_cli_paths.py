@@ -55,7 +55,7 @@ def work(tmp_path) -> Path:
 
 def test_readme_convert_example_with_relative_paths(work, tiny_run):
     shutil.copytree(tiny_run / "logs", work / "run" / "logs")
-    shutil.copy2(speech_data.example("slt", 0), work / "in put.wav")
+    shutil.copy2(tiny_run / "dataset_raw" / "slt" / "slt_000.wav", work / "in put.wav")
     proc = voicelab("convert", "in put.wav", "--model", "run", "--out", "out.wav", cwd=work)
     assert "wrote out.wav" in proc.stdout
     check_conversion(work / "out.wav", work / "in put.wav")
@@ -64,7 +64,8 @@ def test_readme_convert_example_with_relative_paths(work, tiny_run):
 
 @pytest.mark.slow  # ~90 s on 2 cores: four processes, pre-hubert and one training step
 def test_prep_train_convert_score_with_relative_paths_and_spaces(work):
-    corpus = speech_data.make_speech(["slt"], n_sentences=7)
+    # its own folder: the shared cache's speech/ is what other tests count clips in
+    corpus = speech_data.make_speech(["slt"], n_sentences=7, out_dir=work.parent / "corpus")
     takes = work / "raw takes"
     takes.mkdir()
     for i, clip in enumerate(sorted((corpus / "slt").glob("*.wav"))):
