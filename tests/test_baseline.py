@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from voicelab import audio
+from voicelab import AudioError, audio
 from voicelab.audio import speaker, world
 from voicelab.data import speech
 from voicelab.voice import baseline, metrics
@@ -114,6 +114,9 @@ def test_training_needs_parallel_pairs(corpus):
         baseline.train_baseline(clips(corpus, "rms", range(2)), clips(corpus, "slt", range(1)))
     with pytest.raises(baseline.BaselineError, match="no training clips"):
         baseline.train_baseline([], [])
+    y, sr = audio.load(clips(corpus, "slt", [0])[0])
+    with pytest.raises(AudioError, match="without its sampling rate"):   # never guessed
+        baseline.train_baseline([y], [y], steps=0)
 
 
 def test_mel_cepstrum_round_trip_and_alpha(corpus):

@@ -63,3 +63,14 @@ def test_a_folder_appears_whole_or_not_at_all(tmp_path):
     with files.atomic_folder(out, overwrite=True) as tmp:
         (tmp / "README.md").write_text("v2")
     assert (out / "README.md").read_text() == "v2" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_folder_made_meanwhile_by_someone_else_is_kept(tmp_path):
+    out = tmp_path / "stand-in"
+    with pytest.raises(FileExistsError, match="theirs is kept"):
+        with files.atomic_folder(out) as tmp:
+            (tmp / "mine.txt").write_text("mine")
+            out.mkdir()                                   # another process finishes first
+            (out / "theirs.txt").write_text("theirs")
+    assert [p.name for p in tmp_path.iterdir()] == ["stand-in"]
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"]

@@ -67,6 +67,39 @@ def test_pick_follows_mode(clean_env):
     assert runtime.pick(2, 2000) == 2000
 
 
+def test_pick_device_follows_mode_and_a_gpu(clean_env):
+    for quick, gpu, expected in (("1", True, "cpu"), ("0", True, "cuda"), ("0", False, "cpu"),
+                                 ("1", False, "cpu")):
+        clean_env.setenv("VOICELAB_QUICK", quick)
+        fake_gpu(clean_env, gpu)
+        assert runtime.pick_device() == expected, (quick, gpu)
+        assert runtime.pick_device("cuda:1") == "cuda:1"   # a device asked for is kept
+
+
+def test_quiet_restores_what_it_switched_off():
+    import logging
+    import warnings
+
+    import huggingface_hub.utils as hf_utils
+    from transformers.utils import logging as tf_logging
+
+    root = logging.getLogger()
+    level = root.level
+    assert tf_logging.is_progress_bar_enabled() and not hf_utils.are_progress_bars_disabled()
+    with runtime.quiet():
+        assert not tf_logging.is_progress_bar_enabled() and hf_utils.are_progress_bars_disabled()
+        assert root.level == logging.ERROR
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.warn("hidden")
+        assert caught == []
+    with runtime.quiet(logs=False):   # progress bars only (voicelab.core.hub's stand-ins)
+        assert hf_utils.are_progress_bars_disabled() and root.level == level
+        with pytest.warns(UserWarning, match="shown"):
+            warnings.warn("shown")
+    assert tf_logging.is_progress_bar_enabled() and not hf_utils.are_progress_bars_disabled()
+    assert root.level == level
+
+
 def test_report_text_names_mode_device_and_versions(clean_env):
     fake_gpu(clean_env, False)
     clean_env.setenv("CI", "true")

@@ -9,6 +9,7 @@ import soundfile
 import torch
 
 from voicelab import UnsafeModelError
+from voicelab.core.errors import MissingFileError, UnknownSpeakerError
 from voicelab.core import hub
 from voicelab.data import speech
 from voicelab.voice import app, disclosure, metrics, rvc, svc
@@ -103,7 +104,7 @@ def test_retrieval_moves_frames_to_the_target_and_the_control_does_not():
     assert rvc.speaker_share(probe, control.blend(source, 1.0), "b") < 0.2   # the check can fail
     shares = [rvc.speaker_share(probe, target.blend(source, r), "b") for r in (0, 0.5, 1)]
     assert shares == sorted(shares)
-    with pytest.raises(KeyError, match="'c'"):
+    with pytest.raises(UnknownSpeakerError, match="^Speaker 'c' is not one the probe knows: a, b.$"):
         rvc.speaker_share(probe, source, "c")
     with pytest.raises(ValueError, match="at least 2 speakers"):
         rvc.speaker_probe({"a": a})
@@ -117,7 +118,7 @@ def test_build_index_reads_the_runs_features(tiny_run):
     assert len(rvc.build_index(tiny_run, max_frames=50)) == 50
     first = hub.load_weights(tiny_run / "dataset" / "44k" / "slt" / "slt_000.wav.data.pt")["content"]
     assert len(rvc.build_index(tiny_run, exclude=["slt_000.wav"])) == n - first.shape[1]
-    with pytest.raises(FileNotFoundError, match="'rms'"):
+    with pytest.raises(MissingFileError, match="speaker 'rms' in .*44k: run voicelab.voice.svc.prepare"):
         rvc.build_index(tiny_run, speaker="rms")
 
 

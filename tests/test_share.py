@@ -12,6 +12,7 @@ import torch
 
 from voicelab import HubOfflineError, audio
 from voicelab.core import hub
+from voicelab.core.errors import UnknownSpeakerError
 from voicelab.data import speech
 from voicelab.voice import disclosure, metrics, share, svc
 
@@ -66,7 +67,7 @@ def test_export_refuses_what_it_cannot_share(tiny_run, tmp_path):
         share.export_space(tiny_run, tmp_path / "a", consent="ok")
     with pytest.raises(share.ShareError, match="cc-by-nc-4.0"):
         share.export_space(tiny_run, tmp_path / "b", consent=CONSENT, licence="all-rights-mine")
-    with pytest.raises(KeyError, match="'rms'"):
+    with pytest.raises(UnknownSpeakerError, match="Speaker 'rms' is not in .*config.json; it has: slt.$"):
         share.export_space(tiny_run, tmp_path / "c", consent=CONSENT, speaker="rms")
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "keep.txt").write_text("mine")

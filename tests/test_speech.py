@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from voicelab import audio
+from voicelab.core.errors import UnknownSpeakerError
 from voicelab.data import speech
 
 
@@ -64,7 +65,7 @@ def test_distinct_speakers_differ_in_pitch(tmp_path):
 
 
 def test_unknown_speaker_and_empty_text():
-    with pytest.raises(KeyError, match="unknown speaker"):
+    with pytest.raises(UnknownSpeakerError, match="^unknown speaker 'nobody'; choose one of awb, espeak_f, espeak_m, kal, rms, slt.$"):
         speech.synthesize("hello", "nobody")
     with pytest.raises(ValueError, match="empty"):
         speech.synthesize("   ", "slt")

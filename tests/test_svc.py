@@ -16,7 +16,7 @@ import torch
 
 from voicelab import cli
 from voicelab.core import hub
-from voicelab.core.errors import UnsafeModelError
+from voicelab.core.errors import MissingFileError, UnknownSpeakerError, UnsafeModelError
 from voicelab.voice import svc
 
 pytestmark = pytest.mark.usefixtures("offline_quick")
@@ -126,13 +126,14 @@ def test_contentvec_stand_in_is_used_offline(monkeypatch):
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", no_download)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_download)
+    original = svc_utils.get_hubert_model
     here = os.getcwd()
-    with svc.contentvec_cwd() as folder:
+    with svc.using_contentvec() as folder:
         assert hub.is_stand_in(folder)
-        assert os.path.isdir(svc.CONTENTVEC_ID)
-        model = svc_utils.get_hubert_model("cpu", final_proj=False)
+        model = svc_utils.get_hubert_model("cpu", final_proj=False)   # what so-vits-svc-fork calls
         with_proj = svc_utils.get_hubert_model("cpu", final_proj=True)
-    assert os.getcwd() == here  # the working directory is restored
+        assert os.getcwd() == here  # found by path, not by changing the working directory
+    assert svc_utils.get_hubert_model is original  # so-vits-svc-fork's own loader is back
     c = svc_utils.get_content(model, torch.zeros(16000), "cpu", sr=16000)
     assert c.shape[:2] == (1, 768)  # what ssl_dim 768 expects
     assert with_proj.final_proj.out_features == 256  # legacy 256-dim configs
@@ -235,14 +236,18 @@ def test_convert_accepts_files_and_checks_arguments(tmp_path):
     wav = audio.save(tmp_path / "in.wav", y, sr)
     y_out, sr_out = svc.convert(wav, model / "G_3.pth", speaker="b", f0_method="harvest")
     assert abs(len(y_out) - 0.7 * 44100) <= 2  # resampling 22.05 -> 44.1 kHz may round
-    with pytest.raises(KeyError, match="a, b"):
+    with pytest.raises(UnknownSpeakerError) as unknown:
         svc.convert(wav, model, speaker="nobody")
+    assert str(unknown.value) == f"Speaker 'nobody' is not in {model / 'config.json'}; it has: a, b."
     with pytest.raises(ValueError, match="f0_method"):
         svc.convert(wav, model, f0_method="guess")
     with pytest.raises(ValueError, match="sr="):
         svc.convert(y, model)
-    with pytest.raises(FileNotFoundError, match="G_"):
+    with pytest.raises(MissingFileError, match=f"No so-vits-svc model in {tmp_path}.*Train one"):
         svc.convert(wav, tmp_path)
+    (model / "config.json").rename(tmp_path / "moved.json")
+    with pytest.raises(MissingFileError, match="config.json is missing"):
+        svc.find_model(model / "G_3.pth")
 
 
 def test_hub_model_offline_is_a_marked_stand_in_that_converts(tmp_path):
@@ -323,8 +328,15 @@ def test_cli_convert(tmp_path, capsys):
     assert "44100 Hz" in capsys.readouterr().out
     y, sr = audio.load(out)
     assert sr == 44100 and len(y) == 22050
+    assert cli.main(["convert", str(wav), "--model", str(model), "--speaker", "nobody",
+                     "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"voicelab: error: Speaker 'nobody' is not in "
+                                       f"{model / 'config.json'}; it has: slt.\n")
     assert cli.main(["convert", str(wav), "--model", str(tmp_path / "none"),
                      "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"voicelab: error: No so-vits-svc model in {tmp_path / 'none'}")
+    assert "Traceback" not in err
 
 
 def test_cli_train_reports_a_bad_dataset(tmp_path, capsys):

@@ -13,6 +13,18 @@ Five layers, each a subpackage, each importing only from the layers below it::
 Subpackages are imported on first use (``voicelab.audio``, ``voicelab.voice`` ...), so
 ``import voicelab`` stays fast; import modules from their layer, e.g.
 ``from voicelab.voice import svc``.
+
+Conventions of the public functions (the same names in every notebook):
+
+* Audio goes in as a path, or as an array with its sampling rate: ``f(y, sr)`` or a
+  ``(y, sr)`` pair. An array without its rate is refused with :class:`AudioError`, never
+  assumed to be at some rate. Audio comes out float32, mono ``(n,)`` (``(channels, n)``
+  for several channels): as ``(y, sr)``, or ``y`` alone when its rate is the one given (or
+  a fixed one its docstring names).
+* A spectrogram ``S`` is ``(freq, frames)``, as in :mod:`voicelab.audio.spectral` and
+  librosa. One exception: the log-mel of :mod:`voicelab.lessons.tts` (and the acoustic model
+  built on it) is ``(frames, 80)``, the layout SpeechT5 and its HiFi-GAN take.
+* Errors are :class:`VoicelabError` subclasses, all defined in :mod:`voicelab.core.errors`.
 """
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(_verb_functions(args.command)[1](args) or 0)
-    except (VoicelabError, KeyError, FileNotFoundError) as err:
+    except VoicelabError as err:   # anything else is a bug: let its traceback show
         print(f"voicelab: error: {err}", file=sys.stderr)
         return 2
 

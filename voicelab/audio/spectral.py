@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.errors import VoicelabError
+from ..core.errors import SpectralError
 
 __all__ = [
     "stft", "istft", "spectrogram", "to_db", "frequencies", "frame_times", "hz_to_mel",
@@ -27,10 +27,6 @@ __all__ = [
     "mel_to_audio", "spectral_convergence", "tone", "dominant_frequency", "plot_spectrogram",
     "SpectralError",
 ]
-
-
-class SpectralError(VoicelabError, ValueError):
-    """A waveform or setting the spectral functions cannot use (says what and what to do)."""
 
 
 def _wave(y, n_fft: int | None = None) -> np.ndarray:

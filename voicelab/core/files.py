@@ -98,7 +98,8 @@ def atomic_folder(path, *, overwrite: bool = False):
 
     When the block ends normally the folder becomes ``path``: an existing ``path`` is
     replaced only with ``overwrite=True`` (else :class:`FileExistsError` before anything is
-    written). When the block raises, the temporary folder is deleted and ``path`` is untouched.
+    written, or at the end if another process made ``path`` meanwhile: theirs is kept).
+    When the block raises, the temporary folder is deleted and ``path`` is untouched.
     """
     path = Path(path)
     if path.exists() and not overwrite and (path.is_file() or any(path.iterdir())):
@@ -111,8 +112,14 @@ def atomic_folder(path, *, overwrite: bool = False):
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o777 & ~mask)          # mkdtemp makes it 0o700
-        if path.exists():
+        if overwrite and path.exists():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)   # onto nothing or an empty folder; a full one refuses
+        except OSError as e:
+            if overwrite or not path.exists():
+                raise
+            raise FileExistsError(f"{path} was made by someone else while this one was being "
+                                  "written; theirs is kept.") from e
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -17,7 +17,6 @@ offline rule live here and nowhere else:
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -26,7 +25,6 @@ import pickle
 import pickletools
 import re
 import shutil
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -37,7 +35,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 from . import files, runtime
-from .errors import ChecksumError, HubOfflineError, UnsafeModelError, VoicelabError
+from .errors import (
+    ChecksumError, DownloadError, HubOfflineError, ModelFileError, ModelFileNotFoundError,
+    UnsafeModelError, VoicelabError,
+)
 
 __all__ = [
     "Asset", "ASSETS", "register", "fetch", "hf_file", "hf_snapshot", "url_file",
@@ -49,18 +50,6 @@ TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 STAND_IN_MARKER = ".voicelab-stand-in"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-class ModelFileError(VoicelabError, ValueError):
-    """A weights file that is empty, damaged, or not a model at all (text, random bytes, ...)."""
-
-
-class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
-    """A weights file that does not exist."""
-
-
-class DownloadError(VoicelabError, OSError):
-    """A download that was allowed (online) but failed: no connection, bad URL, HTTP error."""
 
 
 # ---------------------------------------------------------------------------- registry
@@ -273,14 +262,14 @@ def _url_cache_path(url: str, filename: str | None) -> Path:
 
 
 def _download(url: str, dest: Path, sha256: str | None) -> None:
-    """Stream ``url`` into a temp file next to ``dest``, check it, then os.replace."""
+    """Stream ``url`` into ``dest`` all or nothing (:func:`voicelab.core.files.atomic_path`),
+    checking its SHA-256 before it is put in place."""
     from tqdm.auto import tqdm
 
     request = urllib.request.Request(url, headers={"User-Agent": "voicelab"})
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
+    with files.atomic_path(dest) as tmp:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             try:
                 response = urllib.request.urlopen(request, timeout=60)
             except (urllib.error.URLError, OSError, ValueError) as e:
@@ -299,10 +288,6 @@ def _download(url: str, dest: Path, sha256: str | None) -> None:
         got = digest.hexdigest()
         if sha256 is not None and got != sha256:
             raise ChecksumError(_checksum_message(url, sha256, got, dest))
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _hf():
@@ -364,54 +349,31 @@ def _stand_in_path(asset: Asset) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     if final.exists():  # half-built or outdated: rebuild
         shutil.rmtree(final, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{asset.name}.", suffix=".tmp"))
     try:
-        target = tmp if rel is None else tmp / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with _no_progress_bars():   # a stand-in is built once; its "Writing shards" bar is noise
-            asset.stand_in(target)
-        made = any(tmp.iterdir()) if rel is None else (target.exists() and (
-            target.is_dir() or target.stat().st_size > 0))
-        if not made:
-            raise VoicelabError(f"The stand-in for asset {asset.name!r} wrote nothing at {target}; "
-                                "its stand_in function must write the file (or fill the folder) "
-                                "it is given.")
-        (tmp / STAND_IN_MARKER).write_text(json.dumps(
-            {"asset": asset.name, "replaces": asset.source,
-             "note": "small local stand-in built offline by voicelab.core.hub, not the real weights"},
-            indent=1) + "\n")
-        try:
-            os.replace(tmp, final)
-        except OSError:  # another process finished first: use its copy
-            if not (final / STAND_IN_MARKER).is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        with files.atomic_folder(final) as tmp:
+            _build_stand_in(asset, tmp, rel)
+    except FileExistsError:  # another process finished first: use its copy
+        if not (final / STAND_IN_MARKER).is_file():
+            raise
     return final if rel is None else final / rel
 
 
-@contextlib.contextmanager
-def _no_progress_bars():
-    """Switch off transformers' and huggingface_hub's progress bars inside the block."""
-    import huggingface_hub.utils as hf_utils
-
-    try:
-        from transformers.utils import logging as tf_logging
-    except ImportError:  # pragma: no cover - transformers is a dependency
-        tf_logging = None
-    hf_was = not hf_utils.are_progress_bars_disabled()
-    tf_was = tf_logging is not None and tf_logging.is_progress_bar_enabled()
-    hf_utils.disable_progress_bars()
-    if tf_logging is not None:
-        tf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if hf_was:
-            hf_utils.enable_progress_bars()
-        if tf_was:
-            tf_logging.enable_progress_bar()
+def _build_stand_in(asset: Asset, tmp: Path, rel: Path | None) -> None:
+    """Fill the folder ``tmp`` with ``asset``'s stand-in and its marker file."""
+    target = tmp if rel is None else tmp / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with runtime.quiet(logs=False):   # built once: its "Writing shards" bar is noise
+        asset.stand_in(target)
+    made = any(tmp.iterdir()) if rel is None else (target.exists() and (
+        target.is_dir() or target.stat().st_size > 0))
+    if not made:
+        raise VoicelabError(f"The stand-in for asset {asset.name!r} wrote nothing at {target}; "
+                            "its stand_in function must write the file (or fill the folder) "
+                            "it is given.")
+    (tmp / STAND_IN_MARKER).write_text(json.dumps(
+        {"asset": asset.name, "replaces": asset.source,
+         "note": "small local stand-in built offline by voicelab.core.hub, not the real weights"},
+        indent=1) + "\n")
 
 
 # ---------------------------------------------------------------------------- checksums

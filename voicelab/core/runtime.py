@@ -80,6 +80,17 @@ def is_offline() -> bool:
     return bool(flag("HF_HUB_OFFLINE")) or is_quick()
 
 
+def pick_device(device: str | None = None) -> str:
+    """The torch device to run on: ``device`` if given, else "cuda" in FULL mode with a CUDA GPU.
+
+    QUICK mode stays on the CPU even where there is a GPU, so its results are the ones CI sees.
+    Every model in voicelab that can use a GPU chooses with this function.
+    """
+    if device:
+        return str(device)
+    return "cuda" if not is_quick() and _cuda_available() else "cpu"
+
+
 def pick(quick, full):
     """Return ``quick`` in QUICK mode and ``full`` in FULL mode (sizes, step counts, data)."""
     return quick if is_quick() else full
@@ -89,7 +100,7 @@ def cache_dir() -> Path:
     """Folder for downloads and generated data: ``$VOICELAB_CACHE`` or ``~/.cache/voicelab``.
 
     Always an absolute path: a relative ``$VOICELAB_CACHE`` is taken from the working folder
-    now, so code that changes folders later (so-vits-svc's pre-hubert) still finds it.
+    now, so paths handed to other tools still mean the same folder.
     """
     root = os.environ.get("VOICELAB_CACHE") or Path.home() / ".cache" / "voicelab"
     path = Path(root).expanduser().absolute()
@@ -159,7 +170,7 @@ def detect() -> Runtime:
         free_b, total_b = torch.cuda.mem_get_info(0)
         total, free = total_b / 1e9, free_b / 1e9
         # QUICK mode stays on the CPU so its outputs are the same everywhere.
-        device = "cuda" if mode == "FULL" else "cpu"
+        device = pick_device()
     versions = {name: _version(name) for name in VERSIONED}
     return Runtime(mode, reasons, device, is_colab(), gpu_name, total, free, versions)
 
@@ -217,31 +228,44 @@ _NOISY = ("so_vits_svc_fork", "lightning", "lightning.pytorch", "lightning_fabri
 
 
 @contextlib.contextmanager
-def quiet():
-    """Silence so-vits-svc-fork's, Lightning's and transformers' INFO logs and warnings.
+def quiet(logs: bool = True):
+    """Switch off progress bars and (with ``logs``, the default) INFO logs and warnings in the block.
 
-    Importing so_vits_svc_fork configures the root logger at INFO and routes warnings to
-    it; inside this block only errors get through, and the levels are restored after.
+    Progress bars: transformers' and huggingface_hub's (a stand-in's "Writing shards", a
+    model's "Loading weights"); voicelab's own tqdm bars stay. Logs: importing so_vits_svc_fork
+    configures the root logger at INFO and routes warnings to it; with ``logs`` only errors
+    get through from it, Lightning and transformers, and warnings are ignored. Everything is
+    restored after. ``logs=False`` (:mod:`voicelab.core.hub`) leaves logs and warnings alone.
     """
     import logging
     import warnings
 
-    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in _NOISY]
-    levels = [lg.level for lg in loggers]
+    restore = []
     try:
-        from transformers.utils import logging as hf_logging
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover
-        hf_logging = None
+        from transformers.utils import logging as tf_logging
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        tf_logging = None
+    if tf_logging is not None and tf_logging.is_progress_bar_enabled():
+        tf_logging.disable_progress_bar()
+        restore.append(tf_logging.enable_progress_bar)
+    try:
+        import huggingface_hub.utils as hf_utils
+    except ImportError:  # pragma: no cover - huggingface_hub is a dependency
+        hf_utils = None
+    if hf_utils is not None and not hf_utils.are_progress_bars_disabled():
+        hf_utils.disable_progress_bars()
+        restore.append(hf_utils.enable_progress_bars)
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in _NOISY] if logs else []
+    levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            if logs:
+                warnings.simplefilter("ignore")
             yield
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
-        if hf_logging is not None and bars:
-            hf_logging.enable_progress_bar()
+        for undo in restore:
+            undo()

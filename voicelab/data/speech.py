@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .. import audio
 from ..core import files, runtime
-from ..core.errors import VoicelabError
+from ..core.errors import SynthesisError, UnknownSpeakerError
 
 __all__ = ["Voice", "VOICES", "SPEAKERS", "sentences", "synthesize", "make_speech", "example"]
 
@@ -56,10 +56,6 @@ SPEAKERS = ("slt", "rms", "awb", "kal")
 _APT = {"flite": "flite", "espeak-ng": "espeak-ng"}
 
 
-class SynthesisError(VoicelabError, RuntimeError):
-    """The offline speech program is missing or failed."""
-
-
 def sentences() -> list[str]:
     """The project's sentences (English, one per line of ``voicelab/sentences.txt``)."""
     text = Path(__file__).with_name("sentences.txt").read_text(encoding="utf-8")
@@ -84,7 +80,7 @@ def synthesize(text: str, spk: str = "slt", sr: int = SR):
     ``y`` is float32 mono at ``sr`` Hz. Raises SynthesisError when the program is missing.
     """
     if spk not in VOICES:
-        raise KeyError(f"unknown speaker {spk!r}; choose one of {sorted(VOICES)}")
+        raise UnknownSpeakerError(f"unknown speaker {spk!r}; choose one of {', '.join(sorted(VOICES))}.")
     if not text.strip():
         raise ValueError("nothing to say: the text is empty")
     v = VOICES[spk]
@@ -123,7 +119,8 @@ def make_speech(speakers=SPEAKERS, n_sentences: int | None = None, out_dir=None,
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     for spk in speakers:
         if spk not in VOICES:
-            raise KeyError(f"unknown speaker {spk!r}; choose one of {sorted(VOICES)}")
+            raise UnknownSpeakerError(f"unknown speaker {spk!r}; choose one of "
+                                      f"{', '.join(sorted(VOICES))}.")
         version = _engine_version(VOICES[spk].engine)
         for i, text in enumerate(texts):
             name = f"{spk}_{i:03d}"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import digits, speech
-from ..core.errors import VoicelabError
+from ..core.errors import DevDataError
 
 __all__ = [
     "WORDS", "WordSet", "spoken_words", "log_mel", "mfcc", "TOPICS", "sentences", "Vocab",
@@ -33,10 +33,6 @@ SR = 16000
 HOP = 320          # 20 ms at 16 kHz
 N_FFT = 512
 TOP_DB = 80.0      # log spectrograms keep the 80 dB below each clip's peak
-
-
-class DevDataError(VoicelabError, ValueError):
-    """A request for a data set that cannot be made (unknown speaker, empty list, bad size)."""
 
 
 # ---------------------------------------------------------------------------- spoken words

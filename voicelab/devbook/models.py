@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core import hub
-from ..core.errors import VoicelabError
+from ..core import hub, runtime
+from ..core.errors import ModelShapeError
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -38,10 +38,6 @@ __all__ = [
     "AudioModel", "WaveFrontEnd", "SmallCNN", "HubResNet", "ImageModel", "TextModel",
     "VideoModel", "RESNET18", "resnet_backbone", "count_parameters",
 ]
-
-
-class ModelShapeError(VoicelabError, ValueError):
-    """An input whose shape or values a model cannot take (wrong rank, size or token id)."""
 
 
 def widths(base: int, n: int, growth: float = 2.0) -> list[int]:
@@ -326,15 +322,9 @@ class HubResNet(nn.Module):
     def __init__(self, folder, size: int = 64):
         super().__init__()
         from transformers import ResNetModel
-        from transformers.utils import logging as hf_logging
 
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()      # no "Loading weights" bar: the package prints nothing
-        try:
+        with runtime.quiet(logs=False):   # no "Loading weights" bar: the package prints nothing
             self.net = ResNetModel.from_pretrained(str(folder), use_safetensors=None)
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()
         self.out_dim = int(self.net.config.hidden_sizes[-1])
         self.size = size
         self.register_buffer("mean", torch.tensor(self.MEAN).view(1, 3, 1, 1), persistent=False)

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core import files, hub, runtime
-from ..core.errors import VoicelabError
+from ..core.errors import CheckpointError, ConfigError
 
 __all__ = [
     "PHI", "PI", "RAMANUJAN", "ALPHA", "Constants", "BASELINE", "DEV_BOOK", "VARIANTS",
@@ -88,14 +88,6 @@ VARIANTS: dict[str, Constants] = {
 }
 
 # ---------------------------------------------------------------------------- configuration
-
-
-class ConfigError(VoicelabError, ValueError):
-    """A training configuration with an unknown key or a value out of range."""
-
-
-class CheckpointError(VoicelabError, ValueError):
-    """A checkpoint folder that belongs to another run, or a checkpoint that does not fit."""
 
 
 FINETUNE_TYPES = ("full", "head", "partial")

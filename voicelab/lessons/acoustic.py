@@ -26,17 +26,13 @@ import numpy as np
 
 from ..core import hub
 from . import text as textmod
-from ..core.errors import VoicelabError
+from ..core.errors import AcousticError
 from ..core.torchutil import seeded
 
 __all__ = ["AcousticError", "Utterance", "tokens", "Vocabulary", "align", "mas",
            "AcousticModel", "train", "mel_error", "synthesize_mel"]
 
 SIL, WORD, UNK = "_", "|", "<unk>"
-
-
-class AcousticError(VoicelabError, ValueError):
-    """Training data or inputs the acoustic model cannot use."""
 
 
 def tokens(text: str, lang: str = "en-us") -> list[str]:

@@ -29,15 +29,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..core.errors import VoicelabError
+from ..core.errors import DiffusionError
 from ..core.torchutil import cpu_threads, seeded_module
 
 __all__ = ["Schedule", "linear_schedule", "cosine_schedule", "q_sample", "Denoiser",
            "train_ddpm", "sample", "shallow_diffusion", "DiffusionError"]
-
-
-class DiffusionError(VoicelabError, ValueError):
-    """A schedule, step number or input a diffusion model cannot use."""
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,13 @@ import random
 import shutil
 import subprocess
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..core import hub
-from ..core.errors import VoicelabError
+from ..core import hub, runtime
+from ..core.errors import EmbeddingError, SynthesisError
 from ..core.torchutil import cpu_threads, seeded
 
 __all__ = [
@@ -42,10 +41,6 @@ __all__ = [
     "speakers_separate", "cluster_agreement", "project_2d", "CLAP", "load_clap", "clap_embed_text",
     "clap_embed_audio", "demo_sounds",
 ]
-
-
-class EmbeddingError(VoicelabError, ValueError):
-    """A word that is not in the vocabulary, too little data, or inputs of the wrong shape."""
 
 
 # ------------------------------------------------------------------------ word vectors
@@ -370,7 +365,6 @@ def espeak_variant(text: str, variant: str = "en-us+m3", sr: int = 16000):
     :mod:`voicelab.data.speech` offers two espeak-ng voices; notebook 06 compares a few more.
     """
     from .. import audio
-    from ..data.speech import SynthesisError
 
     if variant not in ESPEAK_VARIANTS:
         raise EmbeddingError(f"unknown espeak-ng voice {variant!r}; choose one of {ESPEAK_VARIANTS}.")
@@ -457,22 +451,6 @@ def project_2d(E) -> np.ndarray:
 # ----------------------------------------------------------------------- CLAP via hub
 
 
-@contextmanager
-def _quiet_transformers():
-    """transformers' progress bars and info messages off for the block (notebooks stay clean)."""
-    from transformers.utils import logging as hf_logging
-
-    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
 def _write_clap_stand_in(folder: Path) -> None:
     """A tiny random CLAP (same classes and processor as the real one) and a 300-token BPE."""
     from tokenizers import ByteLevelBPETokenizer
@@ -494,7 +472,7 @@ def _write_clap_stand_in(folder: Path) -> None:
         projection_dim=16)
     with seeded(0):
         model = ClapModel(config)
-    with _quiet_transformers():
+    with runtime.quiet():
         model.save_pretrained(folder, safe_serialization=True)
     # "rand_trunc": the unfused model's setting (clips over 10 s are cut at random)
     ClapProcessor(feature_extractor=ClapFeatureExtractor(truncation="rand_trunc"),
@@ -517,7 +495,7 @@ def load_clap(path=None, device: str = "cpu"):
     from transformers import ClapModel, ClapProcessor
 
     folder = Path(path) if path is not None else hub.fetch(CLAP)
-    with _quiet_transformers():
+    with runtime.quiet():
         model = ClapModel.from_pretrained(folder).to(device).eval()
         processor = ClapProcessor.from_pretrained(folder)
     return model, processor, folder

@@ -22,15 +22,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core.errors import VoicelabError
+from ..core.errors import GANError
 from ..core.torchutil import cpu_threads, seeded, seeded_module
 
 __all__ = ["Generator", "Discriminator", "d_loss", "g_loss", "History", "train_gan", "sample",
            "collapse", "diversity", "GANError"]
-
-
-class GANError(VoicelabError, ValueError):
-    """Settings or data a GAN cannot train with."""
 
 
 class Generator(nn.Module):

@@ -21,17 +21,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..core.errors import VoicelabError
+from ..core.errors import ModelNotFittedError
 from ..core.torchutil import seeded
 
 __all__ = [
     "ClassConditionalGaussian", "Classifier", "train_classifier", "predict", "accuracy",
     "conditional_accuracy", "classes_covered", "ModelNotFittedError",
 ]
-
-
-class ModelNotFittedError(VoicelabError, RuntimeError):
-    """A model was asked to sample or predict before it was fitted."""
 
 
 def _flat(X) -> np.ndarray:

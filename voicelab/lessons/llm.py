@@ -16,7 +16,7 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-from ..core import hub
+from ..core import hub, runtime
 from ..core.torchutil import seeded
 
 __all__ = ["TEXT_MODEL", "CHAT_TEMPLATE", "load_text_model", "answer"]
@@ -96,19 +96,11 @@ def load_text_model(device: str = "cpu"):
     stand-in. Weights are read from safetensors only.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()        # no warnings or loading bars in the notebook
-    hf_logging.disable_progress_bar()
-    try:
+    with runtime.quiet():   # no warnings or loading bars in the notebook
         path = hub.fetch(TEXT_MODEL)
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True).to(device).eval()
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
     return model, tokenizer, Path(path)
 
 

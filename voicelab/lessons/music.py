@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import hub, runtime
-from ..core.errors import VoicelabError
+from ..core.errors import MusicError
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -34,10 +34,6 @@ __all__ = [
 
 SR = 16000
 _NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-
-
-class MusicError(VoicelabError, ValueError):
-    """A note, tune or setting that cannot be used (says which and what to do)."""
 
 
 # ------------------------------------------------------------------------------- physics
@@ -437,7 +433,7 @@ def load_musicgen(melody: bool = False, device: str | None = None):
     with runtime.quiet():
         path = hub.fetch(MUSICGEN_MELODY if melody else MUSICGEN)
         processor = AutoProcessor.from_pretrained(path)
-        device = device or ("cuda" if not runtime.is_quick() and torch.cuda.is_available() else "cpu")
+        device = runtime.pick_device(device)
         dtype = torch.float16 if str(device).startswith("cuda") else torch.float32
         model = Model.from_pretrained(path, use_safetensors=True, dtype=dtype)
     return model.to(device).eval(), processor, hub.is_stand_in(path)

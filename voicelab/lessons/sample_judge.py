@@ -30,17 +30,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.errors import VoicelabError
+from ..core.errors import JudgeError
 from ..core.torchutil import cpu_threads, seeded_module
 
 __all__ = ["Judge", "train_judge", "get_judge", "Score", "score", "frechet_distance",
            "closer_to_digits", "refines", "JudgeError"]
 
 FEATURES = 64   #: size of the judge's feature vector
-
-
-class JudgeError(VoicelabError, ValueError):
-    """Images the judge cannot score (wrong shape, too few, NaN)."""
 
 
 class Judge(nn.Module):

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import text as textmod
-from ..core.errors import VoicelabError
+from ..core.errors import SSMLError, TextError
 
 __all__ = ["SSMLError", "Speech", "Pause", "parse", "render", "RATES", "PITCHES", "VOLUMES",
            "BREAK_STRENGTHS", "EMPHASIS", "SENTENCE_PAUSE", "PARAGRAPH_PAUSE", "WORD_GAP"]
@@ -68,10 +68,6 @@ _ALLOWED = {
     "sub": {"alias"},
     "mark": {"name"},
 }
-
-
-class SSMLError(VoicelabError, ValueError):
-    """SSML that is malformed or uses something this renderer does not support."""
 
 
 @dataclass(frozen=True)
@@ -178,16 +174,16 @@ def _say_as(el: ET.Element, content: str) -> str:
         if kind == "telephone":
             groups = re.findall(r"\d+", body)
             if not groups:
-                raise textmod.TextError("no digits")
+                raise TextError("no digits")
             return ", ".join(textmod.digits_to_words(g) for g in groups)
         fmt = (_attr(el, "format") or "ymd").lower()
         parts = re.split(r"[-/.\s]+", body)
         if fmt not in ("ymd", "dmy", "mdy") or len(parts) != 3 or not all(p.isdigit() for p in parts):
-            raise textmod.TextError(f'a date needs three numbers and format "ymd", "dmy" or "mdy" '
+            raise TextError(f'a date needs three numbers and format "ymd", "dmy" or "mdy" '
                                     f'(got format="{fmt}")')
         y, m, d = {"ymd": (0, 1, 2), "dmy": (2, 1, 0), "mdy": (2, 0, 1)}[fmt]
         return textmod.date_to_words(int(parts[y]), int(parts[m]), int(parts[d]))
-    except textmod.TextError as e:
+    except TextError as e:
         raise SSMLError(f'<say-as interpret-as="{kind}">{body}</say-as>: cannot be read that way ({e}).') from e
 
 

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import unicodedata
 
-from ..core.errors import VoicelabError
+from ..core.errors import TextError
 
 __all__ = [
     "TextError", "ABBREVIATIONS", "number_to_words", "ordinal_to_words", "year_to_words",
@@ -35,10 +35,6 @@ __all__ = [
 
 #: The longest text one call accepts (characters); longer text is split by the caller.
 MAX_CHARS = 100_000
-
-
-class TextError(VoicelabError, ValueError):
-    """Text that cannot be normalised or spoken (empty, too long, unknown script, ...)."""
 
 
 _ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "

@@ -26,7 +26,7 @@ import numpy as np
 from .. import audio
 from ..core import hub, runtime
 from . import text as textmod
-from ..core.errors import AudioError, VoicelabError
+from ..core.errors import AudioError, TTSError
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -42,10 +42,6 @@ SR = 16000
 FLITE_VOICES = {"slt": "slt", "rms": "rms", "awb": "awb", "kal": "kal16"}
 _RATE = (0.25, 4.0)
 _PITCH = (-24.0, 24.0)
-
-
-class TTSError(VoicelabError, ValueError):
-    """A text-to-speech request that cannot be carried out (empty text, bad setting, missing program)."""
 
 
 # ------------------------------------------------------------------------------ offline voices
@@ -127,7 +123,7 @@ def _shift_pitch(y: np.ndarray, sr: int, semitones: float) -> np.ndarray:
     return (out * (peak_in / peak_out) if peak_out > 0 else out).astype(np.float32)
 
 
-def trim(y, sr: int = SR, top_db: float = 40.0) -> np.ndarray:
+def trim(y, sr: int, top_db: float = 40.0) -> np.ndarray:
     """Cut leading and trailing silence: samples more than ``top_db`` dB below the peak.
 
     Introduced in notebook 07 (SSML joins trimmed pieces so pauses are exactly as asked).
@@ -144,7 +140,7 @@ def trim(y, sr: int = SR, top_db: float = 40.0) -> np.ndarray:
     return y[max(0, loud[0] - pad): loud[-1] + 1 + pad]
 
 
-def silences(y, sr: int = SR, *, floor_db: float = -60.0, min_seconds: float = 0.05,
+def silences(y, sr: int, *, floor_db: float = -60.0, min_seconds: float = 0.05,
              frame_seconds: float = 0.005) -> list[tuple[float, float]]:
     """Silent stretches of ``y`` as ``(start, end)`` seconds: 5 ms frames whose RMS is below ``floor_db`` dBFS.
 
@@ -182,11 +178,12 @@ def _mel_basis():
                                fmin=MEL["fmin"], fmax=MEL["fmax"], norm="slaney", htk=False)
 
 
-def mel(y, sr: int = SR) -> np.ndarray:
-    """Log10 mel spectrogram ``S`` of shape (frames, 80): 16 kHz, 64 ms windows, hop 16 ms.
+def mel(y, sr: int) -> np.ndarray:
+    """Log10 mel spectrogram ``S`` of shape (frames, 80) of ``y`` at ``sr`` Hz.
 
-    Introduced in notebook 07. The same features as transformers' SpeechT5FeatureExtractor
-    (``audio_target=``), so SpeechT5's HiFi-GAN can turn them into a waveform.
+    Introduced in notebook 07. ``y`` is resampled to 16 kHz; 64 ms windows, hop 16 ms. The
+    same features as transformers' SpeechT5FeatureExtractor (``audio_target=``), so
+    SpeechT5's HiFi-GAN can turn them into a waveform.
     """
     import librosa
 
@@ -333,16 +330,6 @@ VITS = hub.register(hub.Asset(
     stand_in=_write_vits_stand_in))
 
 
-def _device(device: str | None) -> str:
-    return device or ("cuda" if not runtime.is_quick() and _cuda() else "cpu")
-
-
-def _cuda() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
 def load_speecht5(device: str | None = None):
     """SpeechT5 TTS model, processor and HiFi-GAN vocoder, via :mod:`voicelab.core.hub`.
 
@@ -356,7 +343,7 @@ def load_speecht5(device: str | None = None):
         processor = SpeechT5Processor.from_pretrained(path)
         model = SpeechT5ForTextToSpeech.from_pretrained(path, use_safetensors=True)
         vocoder = SpeechT5HifiGan.from_pretrained(vpath, use_safetensors=True)
-    device = _device(device)
+    device = runtime.pick_device(device)
     return (model.to(device).eval(), processor, vocoder.to(device).eval(),
             hub.is_stand_in(path) or hub.is_stand_in(vpath))
 
@@ -432,7 +419,7 @@ def load_vits(device: str | None = None):
         path = hub.fetch(VITS)
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = VitsModel.from_pretrained(path, use_safetensors=True)
-    return model.to(_device(device)).eval(), tokenizer, hub.is_stand_in(path)
+    return model.to(runtime.pick_device(device)).eval(), tokenizer, hub.is_stand_in(path)
 
 
 def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
@@ -475,7 +462,7 @@ def load_bark(device: str | None = None):
         path = hub.fetch(BARK)
         processor = AutoProcessor.from_pretrained(path)
         model = BarkModel.from_pretrained(path)
-    return model.to(_device(device)).eval(), processor
+    return model.to(runtime.pick_device(device)).eval(), processor
 
 
 def pipeline(name: str, device: str | None = None):
@@ -506,7 +493,8 @@ def pipeline(name: str, device: str | None = None):
             if stand_in:
                 forward["minlenratio"] = 1.0
             stand_in = stand_in or hub.is_stand_in(vpath)
-        pipe = hf_pipeline("text-to-speech", model=str(path), device=_device(device), **kwargs)
+        pipe = hf_pipeline("text-to-speech", model=str(path), device=runtime.pick_device(device),
+                           **kwargs)
     return pipe, forward, stand_in
 
 

@@ -32,17 +32,14 @@ import numpy as np
 from ..audio.world import (FRAME_PERIOD, ORDER, analyze, dtw, mel_alpha, mel_cepstrum,
                            mel_cepstrum_to_envelope, mono_float64, synthesize)
 from ..core import files
-from ..core.errors import VoicelabError
+from ..core.errors import AudioError, BaselineError
+from ..core.torchutil import cpu_threads
 
 __all__ = ["Baseline", "train_baseline", "BaselineError"]
 
 _WEIGHTS = "baseline.safetensors"
 _CONFIG = "baseline.json"
 _FORMAT = "voicelab-vc-baseline-1"
-
-
-class BaselineError(VoicelabError, ValueError):
-    """Training data or a saved baseline that cannot be used (says which file and what to do)."""
 
 
 def _context(F: np.ndarray, width: int) -> np.ndarray:
@@ -206,7 +203,8 @@ def _read_clip(item, sr: int) -> np.ndarray:
         y, item_sr = item
         y = mono_float64(y)
         return audio.resample(y, int(item_sr), sr).astype(np.float64) if int(item_sr) != sr else y
-    return mono_float64(item)
+    raise AudioError("A training clip is an array without its sampling rate; pass (y, sr) "
+                     "pairs or paths (voicelab never guesses an array's rate).")
 
 
 def _lf0_stats(f0s) -> list[float]:
@@ -256,13 +254,9 @@ def train_baseline(src_wavs, tgt_wavs, *, seed: int = 0, sr: int = 16000, steps:
              "y_mean": ys.mean(0), "y_std": ys.std(0) + 1e-6}
     tensors = {k: torch.tensor(v, dtype=torch.float32) for k, v in stats.items()}
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a net this small trains fastest on one thread
-    try:
+    with cpu_threads(1):  # a net this small trains fastest on one thread
         return _fit(src, tgt, config, stats, tensors, seed=seed, steps=steps, hidden=hidden,
                     context=context, order=order, iterations=iterations, progress=progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _fit(src, tgt, config, stats, tensors, *, seed, steps, hidden, context, order, iterations,

