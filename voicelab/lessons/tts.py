@@ -304,30 +304,30 @@ def _write_vits_stand_in(folder: Path) -> None:
 
 
 #: SpeechT5 text-to-speech (Microsoft): text -> 80-band log-mel, conditioned on a speaker x-vector.
-SPEECHT5 = hub.register(hub.Asset(
+SPEECHT5 = hub.Asset(
     "speecht5-tts", repo_id="microsoft/speecht5_tts",
     allow_patterns=("*.json", "*.model", "*.safetensors", "*.txt"),
     description="SpeechT5 fine-tuned for TTS on LibriTTS (text -> log-mel, x-vector speaker input)",
-    stand_in=_write_speecht5_stand_in))
+    stand_in=_write_speecht5_stand_in)
 #: HiFi-GAN vocoder trained for SpeechT5's log-mel features (16 kHz).
-SPEECHT5_VOCODER = hub.register(hub.Asset(
+SPEECHT5_VOCODER = hub.Asset(
     "speecht5-hifigan", repo_id="microsoft/speecht5_hifigan",
     allow_patterns=("*.json", "*.safetensors", "*.bin"),
     description="HiFi-GAN vocoder for SpeechT5's 80-band log-mel spectrograms",
-    stand_in=_write_hifigan_stand_in))
+    stand_in=_write_hifigan_stand_in)
 #: One x-vector (512 floats) of CMU ARCTIC speaker slt, as published for transformers.js.
-XVECTORS = hub.register(hub.Asset(
+XVECTORS = hub.Asset(
     "xvector-slt",
     url="https://huggingface.co/datasets/Xenova/cmu-arctic-xvectors/resolve/main/"
         "cmu_us_slt_arctic-wav-arctic_a0001.bin",
     description="x-vector (speechbrain spkrec-xvect-voxceleb) of CMU ARCTIC slt, 512 float32",
-    stand_in=_write_xvector_stand_in))
+    stand_in=_write_xvector_stand_in)
 #: Meta's MMS English text-to-speech, a VITS model.
-VITS = hub.register(hub.Asset(
+VITS = hub.Asset(
     "mms-tts-eng", repo_id="facebook/mms-tts-eng",
     allow_patterns=("*.json", "*.safetensors"),
     description="MMS-TTS English (VITS: VAE + normalising flows + GAN, end to end)",
-    stand_in=_write_vits_stand_in))
+    stand_in=_write_vits_stand_in)
 
 
 def load_speecht5(device: str | None = None):
@@ -443,10 +443,10 @@ def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
 #: Bark (Suno), small: a GPT-style text -> semantic -> acoustic-token model with EnCodec.
 #: No offline stand-in (its three sub-models, generation settings and codec would make
 #: one as big as this module): offline, fetching it raises HubOfflineError.
-BARK = hub.register(hub.Asset(
+BARK = hub.Asset(
     "bark-small", repo_id="suno/bark-small",
     allow_patterns=("*.json", "*.safetensors", "*.bin", "*.txt", "speaker_embeddings/v2/en_*"),
-    description="Bark small: text -> semantic tokens -> EnCodec tokens -> 24 kHz audio"))
+    description="Bark small: text -> semantic tokens -> EnCodec tokens -> 24 kHz audio")
 
 
 def load_bark(device: str | None = None):
@@ -466,7 +466,7 @@ def load_bark(device: str | None = None):
 
 
 def pipeline(name: str, device: str | None = None):
-    """transformers' ``pipeline("text-to-speech")`` for a registered model: ``"speecht5-tts"``,
+    """transformers' ``pipeline("text-to-speech")`` for one of the course's models: ``"speecht5-tts"``,
     ``"mms-tts-eng"`` or ``"bark-small"``. Returns ``(pipe, forward_params, stand_in)``.
 
     Introduced in notebook 07: the deck's one-liner, but the weights come through
@@ -481,7 +481,7 @@ def pipeline(name: str, device: str | None = None):
         raise TTSError(f"unknown text-to-speech model {name!r}: use 'speecht5-tts', 'mms-tts-eng' or "
                        "'bark-small'.")
     with runtime.quiet():
-        path = hub.fetch(name)
+        path = hub.fetch({a.name: a for a in (SPEECHT5, VITS, BARK)}[name])
         kwargs, forward = {}, {}
         stand_in = hub.is_stand_in(path)
         if name == SPEECHT5.name:

@@ -535,10 +535,10 @@ def example_voice(n_files: int = 240) -> list[Path]:
 
     paths = []
     for name in _example_names(n_files):
-        asset = hub.register(hub.Asset(
+        asset = hub.Asset(
             name=f"ljspeech-{name}", url=(f"https://huggingface.co/datasets/{EXAMPLE_VOICE_REPO}/"
                                           f"resolve/{EXAMPLE_VOICE_REVISION}/wavs/{name}.wav"),
-            description="LJ Speech clip (public domain)"))
+            description="LJ Speech clip (public domain)")
         try:
             paths.append(hub.fetch(asset))
         except HubOfflineError as err:

@@ -90,18 +90,18 @@ def _write_contentvec_stand_in(folder: Path) -> None:
 
 
 #: ContentVec, the speech-content encoder so-vits-svc-fork loads (768-dim features).
-CONTENTVEC = hub.register(hub.Asset(
+CONTENTVEC = hub.Asset(
     "contentvec", repo_id=CONTENTVEC_ID, allow_patterns=("config.json", "*.bin", "*.safetensors"),
     description="ContentVec (HuBERT-base fine-tuned to drop speaker identity), "
                 "the content encoder of so-vits-svc 4.0",
-    stand_in=_write_contentvec_stand_in))
+    stand_in=_write_contentvec_stand_in)
 #: The pretrained generator and discriminator so-vits-svc-fork's 4.0v1 template starts from.
-PRETRAINED_G = hub.register(hub.Asset(
+PRETRAINED_G = hub.Asset(
     "so-vits-svc-G0", url=_PRETRAINED_URL.format("G"), filename="G_0.pth",
-    description="so-vits-svc 4.0 pretrained generator (768-dim ContentVec, layer 12)"))
-PRETRAINED_D = hub.register(hub.Asset(
+    description="so-vits-svc 4.0 pretrained generator (768-dim ContentVec, layer 12)")
+PRETRAINED_D = hub.Asset(
     "so-vits-svc-D0", url=_PRETRAINED_URL.format("D"), filename="D_0.pth",
-    description="so-vits-svc 4.0 pretrained discriminator (~560 MB with optimiser state)"))
+    description="so-vits-svc 4.0 pretrained discriminator (~560 MB with optimiser state)")
 
 
 def contentvec_model(device="cpu", final_proj: bool = True):
@@ -598,11 +598,11 @@ def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1])
     """
     if not _CKPT.fullmatch(filename) or not filename.startswith("G_"):
         raise ValueError(f"filename={filename!r}: a so-vits-svc generator is named G_<step>.pth.")
-    asset = hub.register(hub.Asset(
+    asset = hub.Asset(
         "svc-" + repo_id.replace("/", "--"), repo_id=repo_id,
         allow_patterns=("config.json", filename),
         description=f"so-vits-svc model {repo_id} ({filename} + config.json)",
-        stand_in=lambda folder: write_tiny_model(folder, name=filename)))
+        stand_in=lambda folder: write_tiny_model(folder, name=filename))
     return hub.fetch(asset)
 
 
