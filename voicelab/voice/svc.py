@@ -31,7 +31,6 @@ path works; the result does not sound like anyone. FULL mode uses the real Conte
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -59,7 +58,6 @@ __all__ = [
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
     "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
     "using_contentvec",
-    "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
 ]
 
 SR = 44100
@@ -783,52 +781,3 @@ def load_cluster(path) -> dict:
         km._n_threads = 1
         models[spk] = km
     return models
-
-
-# ---------------------------------------------------------------------------- CLI
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``voicelab train DIR --speaker NAME --out RUN``."""
-    parser.add_argument("dataset", help="data set folder holding DIR/NAME/*.wav (from voicelab prep)")
-    parser.add_argument("--speaker", required=True, help="speaker folder name inside DIR")
-    parser.add_argument("--out", required=True, help="run folder (checkpoints, logs, config)")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="total training steps (default: 12 in QUICK mode, 20000 in FULL)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="default: chosen from the GPU's memory")
-    parser.add_argument("--keep", type=int, default=2, help="newest checkpoints to keep")
-    parser.add_argument("--f0-method", choices=F0_METHODS, default="dio")
-    parser.add_argument("--no-resume", action="store_true",
-                        help="refuse to continue an existing run instead of resuming it")
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """Train and print where the model is."""
-    result = train(args.dataset, args.out, speaker=args.speaker, steps=args.steps,
-                   resume=not args.no_resume, batch_size=args.batch_size, keep=args.keep,
-                   f0_method=args.f0_method)
-    print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
-                      "config": str(result.config_path), "steps": result.steps,
-                      "epochs": result.epochs, "batch_size": result.batch_size,
-                      "seconds": round(result.seconds, 1)}, indent=1))
-    return 0
-
-
-def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``voicelab convert INPUT --model RUN --out OUT.wav``."""
-    parser.add_argument("input", help="audio file to convert")
-    parser.add_argument("--model", required=True,
-                        help="run folder, or a folder with config.json and G_*.pth")
-    parser.add_argument("--speaker", default=None, help="default: the model's first speaker")
-    parser.add_argument("--out", required=True, help="output audio file (.wav, .flac, .ogg)")
-    parser.add_argument("--transpose", type=int, default=0, help="pitch shift in semitones")
-    parser.add_argument("--f0-method", choices=F0_METHODS, default="dio")
-
-
-def run_convert(args: argparse.Namespace) -> int:
-    """Convert one file and say where the result is."""
-    y, sr = convert(args.input, args.model, speaker=args.speaker, transpose=args.transpose,
-                    f0_method=args.f0_method, out=args.out)
-    print(f"wrote {args.out} ({len(y) / sr:.2f} s at {sr} Hz)")
-    return 0
