@@ -179,7 +179,7 @@ def _mel_basis():
 
 
 def mel(y, sr: int) -> np.ndarray:
-    """Log10 mel spectrogram ``S`` of shape (frames, 80) of ``y`` at ``sr`` Hz.
+    """Log10 mel spectrogram ``S`` of shape (80, frames) of ``y`` at ``sr`` Hz.
 
     Introduced in notebook 07. ``y`` is resampled to 16 kHz; 64 ms windows, hop 16 ms. The
     same features as transformers' SpeechT5FeatureExtractor (``audio_target=``), so
@@ -195,11 +195,11 @@ def mel(y, sr: int) -> np.ndarray:
     spec = np.abs(librosa.stft(y, n_fft=MEL["n_fft"], hop_length=MEL["hop_length"],
                                win_length=MEL["win_length"], window="hann", center=True,
                                pad_mode="reflect"))
-    return np.log10(np.maximum(1e-10, _mel_basis() @ spec)).T.astype(np.float32)
+    return np.log10(np.maximum(1e-10, _mel_basis() @ spec)).astype(np.float32)
 
 
 def griffin_lim(S, n_iter: int = 32, seed: int = 0) -> np.ndarray:
-    """Waveform from a log10 mel spectrogram ``S`` (frames, 80) with Griffin-Lim. Introduced in notebook 07.
+    """Waveform from a log10 mel spectrogram ``S`` (80, frames) with Griffin-Lim. Introduced in notebook 07.
 
     The mel bands are mapped back to a linear spectrum (non-negative least squares), and
     Griffin-Lim guesses the phases over ``n_iter`` iterations. Returns float32 at :data:`SR` Hz.
@@ -209,9 +209,9 @@ def griffin_lim(S, n_iter: int = 32, seed: int = 0) -> np.ndarray:
     from ..audio import spectral
 
     S = np.asarray(S, dtype=np.float32)
-    if S.ndim != 2 or S.shape[1] != MEL["n_mels"]:
-        raise ValueError(f"griffin_lim expects a (frames, {MEL['n_mels']}) log-mel array, got {S.shape}.")
-    power = 10.0 ** S.T.astype(np.float64)
+    if S.ndim != 2 or S.shape[0] != MEL["n_mels"]:
+        raise ValueError(f"griffin_lim expects a ({MEL['n_mels']}, frames) log-mel array, got {S.shape}.")
+    power = 10.0 ** S.astype(np.float64)
     linear = np.maximum(librosa.util.nnls(_mel_basis(), power), 0.0)
     y = spectral.griffin_lim(linear, MEL["hop_length"], n_iter=n_iter, seed=seed,
                              win_length=MEL["win_length"])   # notebook 02's Griffin-Lim
@@ -393,18 +393,18 @@ def speecht5_speak(text: str, models, speaker=None, *, seed: int = 0,
 
 
 def vocode(S, vocoder) -> np.ndarray:
-    """Log-mel ``S`` (frames, 80) -> waveform with a neural vocoder (SpeechT5's HiFi-GAN).
+    """Log-mel ``S`` (80, frames) -> waveform with a neural vocoder (SpeechT5's HiFi-GAN).
 
     Introduced in notebook 07, next to :func:`griffin_lim`. Returns float32 at 16 kHz.
     """
     import torch
 
     S = np.asarray(S, dtype=np.float32)
-    if S.ndim != 2 or S.shape[1] != MEL["n_mels"]:
-        raise ValueError(f"vocode expects a (frames, {MEL['n_mels']}) log-mel array, got {S.shape}.")
+    if S.ndim != 2 or S.shape[0] != MEL["n_mels"]:
+        raise ValueError(f"vocode expects a ({MEL['n_mels']}, frames) log-mel array, got {S.shape}.")
     device = next(vocoder.parameters()).device
     with torch.no_grad():
-        y = vocoder(torch.as_tensor(S).to(device))
+        y = vocoder(torch.as_tensor(S.T).to(device))   # SpeechT5's HiFi-GAN takes (frames, 80)
     return y.float().cpu().numpy().astype(np.float32)
 
 
