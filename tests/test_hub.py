@@ -31,13 +31,12 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 @pytest.fixture(autouse=True)
 def sandbox(tmp_path, monkeypatch, no_network):
-    """Caches in tmp_path, QUICK (offline) mode, an empty registry, no internet."""
+    """Caches in tmp_path, QUICK (offline) mode, no internet."""
     monkeypatch.setenv("VOICELAB_CACHE", str(tmp_path / "voicelab-cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VOICELAB_QUICK", "1")
-    monkeypatch.setattr(hub, "ASSETS", {})
     hub._VERIFIED.clear()
 
     return tmp_path
@@ -105,10 +104,10 @@ def test_hub_is_reachable_from_package():
     assert voicelab.core.hub is hub
 
 
-def test_register_and_asset_validation():
-    asset = hub.register(hub.Asset("tiny", repo_id="org/tiny", filename="model.safetensors",
-                                   description="a tiny test model"))
-    assert hub.ASSETS["tiny"] is asset and asset.source == "org/tiny/model.safetensors"
+def test_asset_validation():
+    asset = hub.Asset("tiny", repo_id="org/tiny", filename="model.safetensors",
+                      description="a tiny test model")
+    assert asset.source == "org/tiny/model.safetensors" and not asset.is_snapshot
     snap = hub.Asset("snap", repo_id="org/snap", allow_patterns=["*.json", "*.safetensors"])
     assert snap.is_snapshot and snap.allow_patterns == ("*.json", "*.safetensors") and hash(snap)
     with pytest.raises(ValueError, match="exactly one"):
@@ -121,18 +120,18 @@ def test_register_and_asset_validation():
         hub.Asset("bad-sha", repo_id="org/x", filename="x.bin", sha256="1234")
     with pytest.raises(ValueError, match="single file"):
         hub.Asset("snap-sha", repo_id="org/x", sha256="0" * 64)
-    with pytest.raises(KeyError, match="tiny"):  # unknown names list the registered ones
-        hub.fetch("not-registered")
+    with pytest.raises(TypeError, match="takes an Asset"):  # no global registry of names
+        hub.fetch("tiny")
+    assert not hasattr(hub, "ASSETS") and not hasattr(hub, "register")
 
 
 # ---------------------------------------------------------------------------- offline rule
 
 
 def test_offline_nothing_cached_raises_without_network(hub_calls):
-    hub.register(hub.Asset("cv", repo_id="lengyue233/content-vec-best",
-                           filename="pytorch_model.bin"))
+    cv = hub.Asset("cv", repo_id="lengyue233/content-vec-best", filename="pytorch_model.bin")
     with pytest.raises(HubOfflineError) as info:
-        hub.fetch("cv")
+        hub.fetch(cv)
     msg = str(info.value)
     assert "lengyue233/content-vec-best/pytorch_model.bin" in msg
     assert "missing" in msg and "QUICK" in msg
@@ -161,15 +160,15 @@ def test_offline_url_not_cached(no_urlopen):
 
 def test_offline_stand_in_built_once(hub_calls):
     built = []
-    hub.register(hub.Asset("tiny", repo_id="org/tiny", filename="weights/model.safetensors",
-                           stand_in=tiny_weights_stand_in(built)))
-    first = hub.fetch("tiny")
+    tiny = hub.Asset("tiny", repo_id="org/tiny", filename="weights/model.safetensors",
+                     stand_in=tiny_weights_stand_in(built))
+    first = hub.fetch(tiny)
     assert first == hub.runtime.cache_dir() / "stand-ins" / "tiny" / "weights" / "model.safetensors"
     assert hub.is_stand_in(first) and hub.is_stand_in(first.parent)
     assert len(built) == 1
     assert set(hub.load_weights(first)) == {"proj.weight", "proj.bias"}
     mtime = first.stat().st_mtime_ns
-    second = hub.fetch("tiny")
+    second = hub.fetch(tiny)
     assert second == first and len(built) == 1 and first.stat().st_mtime_ns == mtime
     assert all(c["local_files_only"] is True for c in hub_calls)
     # no temporary build folders are left next to it
@@ -180,8 +179,8 @@ def test_offline_snapshot_stand_in(hub_calls):
     def build(folder):
         (folder / "config.json").write_text('{"hidden_size": 8}')
 
-    hub.register(hub.Asset("repo", repo_id="org/repo", stand_in=build))
-    folder = hub.fetch("repo")
+    repo = hub.Asset("repo", repo_id="org/repo", stand_in=build)
+    folder = hub.fetch(repo)
     assert folder.is_dir() and (folder / "config.json").is_file()
     assert hub.is_stand_in(folder) and hub.is_stand_in(folder / "config.json")
 
@@ -191,12 +190,12 @@ def test_stand_in_that_fails_leaves_nothing(hub_calls):
         path.write_bytes(b"partial")
         raise RuntimeError("boom")
 
-    hub.register(hub.Asset("broken", repo_id="org/b", filename="m.bin", stand_in=broken))
+    failing = hub.Asset("broken", repo_id="org/b", filename="m.bin", stand_in=broken)
     with pytest.raises(RuntimeError, match="boom"):
-        hub.fetch("broken")
-    hub.register(hub.Asset("lazy", repo_id="org/l", filename="m.bin", stand_in=lambda p: None))
+        hub.fetch(failing)
+    lazy = hub.Asset("lazy", repo_id="org/l", filename="m.bin", stand_in=lambda p: None)
     with pytest.raises(VoicelabError, match="wrote nothing"):
-        hub.fetch("lazy")
+        hub.fetch(lazy)
     assert list((hub.runtime.cache_dir() / "stand-ins").iterdir()) == []
 
 
@@ -204,10 +203,9 @@ def test_cached_file_used_offline_before_stand_in(hub_calls):
     data = b"real weights"
     link = put_in_hf_cache("org/tiny", "model.bin", data)
     built = []
-    hub.register(hub.Asset("tiny", repo_id="org/tiny", filename="model.bin",
-                           sha256=hashlib.sha256(data).hexdigest(),
-                           stand_in=tiny_weights_stand_in(built)))
-    path = hub.fetch("tiny")
+    tiny = hub.Asset("tiny", repo_id="org/tiny", filename="model.bin",
+                     sha256=hashlib.sha256(data).hexdigest(), stand_in=tiny_weights_stand_in(built))
+    path = hub.fetch(tiny)
     assert path == link and path.read_bytes() == data
     assert not hub.is_stand_in(path) and built == []
     assert hub.hf_snapshot("org/tiny") == link.parent

@@ -14,7 +14,7 @@ def fixed():
 
 def test_judge_classifies_held_out_digits(fixed):
     net, X_test, y_test = fixed
-    s = sample_judge.score(X_test, labels=y_test)
+    s = sample_judge.judge_samples(X_test, labels=y_test)
     assert s.accuracy > 0.9
     assert s.frechet == pytest.approx(0.0, abs=1e-6)    # the reference set itself
     assert s.class_entropy > 3.2                        # all ten digits, about equally often
@@ -57,8 +57,8 @@ def test_training_is_deterministic_with_a_seed():
 
 def test_bad_input_is_refused_clearly():
     with pytest.raises(sample_judge.JudgeError, match="8x8"):
-        sample_judge.score(torch.zeros(200, 1, 28, 28))
+        sample_judge.judge_samples(torch.zeros(200, 1, 28, 28))
     with pytest.raises(sample_judge.JudgeError, match="at least 100"):
-        sample_judge.score(torch.zeros(10, 1, 8, 8))
+        sample_judge.judge_samples(torch.zeros(10, 1, 8, 8))
     with pytest.raises(ValueError, match="NaN"):
-        sample_judge.score(torch.full((200, 1, 8, 8), float("nan")))
+        sample_judge.judge_samples(torch.full((200, 1, 8, 8), float("nan")))

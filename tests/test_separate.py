@@ -240,4 +240,4 @@ def test_demucs_without_weights_says_how_to_get_them(song, tmp_path, monkeypatch
     with pytest.raises(SeparationError, match="not downloaded.*offline") as e:
         separate(song[2], song[3], "demucs")
     assert "adefossez/HTDemucs" in str(e.value)
-    assert "voicelab.core.hub.fetch('demucs-htdemucs')" in str(e.value)
+    assert "voicelab.core.hub.fetch(voicelab.voice.separate.DEMUCS_ASSET)" in str(e.value)

@@ -31,13 +31,15 @@ def test_spoken_words_shapes_labels_and_seed(words):
 
 
 def test_log_mel_and_mfcc(words):
-    S = synthetic.log_mel(words.y)
+    S = synthetic.log_mel(words.y, words.sr)
     assert S.shape == (12, 1, 32, 32) and float(S.max()) == 1.0 and float(S.min()) >= -1.0
     assert torch.allclose(S.amax(dim=(1, 2, 3)), torch.ones(12))   # each take's loudest cell is 1
-    M = synthetic.mfcc(words.y, n_mfcc=16)
+    M = synthetic.mfcc(words.y, words.sr, n_mfcc=16)
     assert M.shape == (12, 1, 16, 32) and float(M.abs().max()) <= 1.0 + 1e-5
     with pytest.raises(synthetic.DevDataError):
-        synthetic.log_mel(torch.zeros(2, 100))
+        synthetic.log_mel(torch.zeros(2, 100), 16000)
+    with pytest.raises(TypeError, match="sr"):   # a waveform without its rate is refused
+        synthetic.log_mel(words.y)
 
 
 def test_split_indices():

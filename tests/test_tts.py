@@ -32,8 +32,8 @@ def test_mel_matches_speecht5_features(slt):
     y, sr = slt
     ours = tts.mel(y, sr)
     theirs = SpeechT5FeatureExtractor()(audio_target=y, sampling_rate=sr, return_tensors="np")["input_values"][0]
-    assert ours.shape == theirs.shape and ours.shape[1] == 80
-    assert np.abs(ours - theirs).max() < 1e-3
+    assert ours.shape == theirs.T.shape and ours.shape[0] == 80   # ours (80, frames), theirs (frames, 80)
+    assert np.abs(ours - theirs.T).max() < 1e-3
 
 
 def test_griffin_lim_reconstructs_the_mel_and_noise_does_not(slt):
@@ -41,11 +41,11 @@ def test_griffin_lim_reconstructs_the_mel_and_noise_does_not(slt):
     S = tts.mel(y, sr)
     rebuilt = tts.griffin_lim(S, n_iter=16)
     assert abs(len(rebuilt) - len(y)) <= tts.MEL["hop_length"]
-    err = np.abs(tts.mel(rebuilt, tts.SR)[: len(S)] - S).mean()
+    err = np.abs(tts.mel(rebuilt, tts.SR)[:, : S.shape[1]] - S).mean()
     noise = np.random.default_rng(0).normal(0, np.std(y), len(y)).astype(np.float32)
     assert err < 0.15 < np.abs(tts.mel(noise, sr) - S).mean()
     with pytest.raises(ValueError, match="80"):
-        tts.griffin_lim(np.zeros((10, 40)))
+        tts.griffin_lim(np.zeros((40, 10)))
 
 
 # ----------------------------------------------------------------------- acoustic model
@@ -77,7 +77,7 @@ def utterances():
 
 def test_alignment_covers_every_frame(utterances):
     for u in utterances:
-        assert u.durations.sum() == len(u.S) and (u.durations >= 1).all()
+        assert u.durations.sum() == u.S.shape[1] and (u.durations >= 1).all()
         assert u.toks[0] == acoustic.SIL == u.toks[-1]
     # the aligner puts more frames on the silences at the ends than on a typical phoneme
     mid = np.median(np.concatenate([u.durations[1:-1] for u in utterances]))
@@ -92,13 +92,13 @@ def test_training_beats_the_untrained_model_and_saves_safely(utterances, tmp_pat
     assert losses[-1] < 0.5 * losses[0]
     assert acoustic.mel_error(model, held) < 0.5 * acoustic.mel_error(untrained, held)
     S = acoustic.synthesize_mel(model, "Seven bright kites.", "slt")
-    assert S.shape[1] == 80 and len(S) > 10
+    assert S.shape[0] == 80 and S.shape[1] > 10
     again = acoustic.AcousticModel.load(model.save(tmp_path / "am"))
     assert np.allclose(again.predict(held[0].toks, "slt")[0], model.predict(held[0].toks, "slt")[0])
     with pytest.raises(acoustic.AcousticError, match="unknown speaker"):
         model.predict(held[0].toks, "nobody")
     with pytest.raises(acoustic.AcousticError, match="align"):
-        acoustic.train([acoustic.Utterance(["_"], np.zeros((3, 80)), "slt")], speakers)
+        acoustic.train([acoustic.Utterance(["_"], np.zeros((80, 3)), "slt")], speakers)
 
 
 # ------------------------------------------------------------------------------ Hub models
@@ -114,7 +114,7 @@ def test_speecht5_stand_in_speaks_through_the_real_loader(slt):
     xv = tts.speaker_xvector()
     assert xv.shape == (512,) and xv.dtype == np.float32
     S = tts.mel(*slt)
-    assert len(tts.vocode(S, vocoder)) == len(S) * 256
+    assert len(tts.vocode(S, vocoder)) == S.shape[1] * 256
     with pytest.raises(tts.TTSError, match="512"):
         tts.speecht5_speak("Hello", models, speaker=np.zeros(256))
     with pytest.raises(tts.TTSError, match="empty"):

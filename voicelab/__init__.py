@@ -21,9 +21,10 @@ Conventions of the public functions (the same names in every notebook):
   assumed to be at some rate. Audio comes out float32, mono ``(n,)`` (``(channels, n)``
   for several channels): as ``(y, sr)``, or ``y`` alone when its rate is the one given (or
   a fixed one its docstring names).
-* A spectrogram ``S`` is ``(freq, frames)``, as in :mod:`voicelab.audio.spectral` and
-  librosa. One exception: the log-mel of :mod:`voicelab.lessons.tts` (and the acoustic model
-  built on it) is ``(frames, 80)``, the layout SpeechT5 and its HiFi-GAN take.
+* A spectrogram ``S`` is ``(freq, frames)``, as in librosa: :mod:`voicelab.audio.spectral`,
+  the dev book's log-mels (``(n, 1, bands, frames)`` in a batch) and the 80-band log-mel of
+  :mod:`voicelab.lessons.tts` alike. Where a model wants frames first (SpeechT5's HiFi-GAN,
+  the acoustic model's network) the function that calls it transposes.
 * Errors are :class:`VoicelabError` subclasses, all defined in :mod:`voicelab.core.errors`.
 """
 from __future__ import annotations

@@ -1,27 +1,34 @@
 """The ``voicelab`` command line. Introduced in notebook 10 (its verbs are the pipeline's steps).
 
-    voicelab info                 mode, device and versions (what notebooks print at the top)
-    voicelab speech [--out DIR]   make the offline example speech (QUICK-mode data)
+    voicelab info                                  mode, device and versions
+    voicelab speech [--out DIR]                    the offline example speech (QUICK-mode data)
+    voicelab prep INPUT... --speaker NAME --out DIR    recordings -> a data set and its report
+    voicelab train DIR --speaker NAME --out RUN    train so-vits-svc on it (resumes)
+    voicelab convert INPUT --model RUN --out OUT   speech in, the trained voice out
+    voicelab score OUT --target REF...             the score card, as JSON
+    voicelab app RUN                               the Gradio app
 
-Other verbs live next to the code they drive: a module listed in :data:`VERBS` provides
-``add_<verb>_arguments(parser)`` and ``run_<verb>(args) -> int``; it is imported only when
-its verb is used, so ``voicelab info`` stays fast.
+This is the only module that parses arguments or prints: every verb is ``add_<verb>_arguments``
+and ``run_<verb>`` here, calling library functions that return values and raise
+:class:`~voicelab.core.errors.VoicelabError`. A verb's library module is imported only when that
+verb runs, so ``voicelab info`` stays fast.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
 import sys
+from pathlib import Path
 
-#: verb -> (module, one-line help). Each module defines add_<verb>_arguments and run_<verb>.
-VERBS: dict[str, tuple[str, str]] = {
-    "info": ("voicelab.cli", "print mode, device and versions"),
-    "speech": ("voicelab.cli", "make the offline example speech"),
-    "prep": ("voicelab.voice.dataset", "turn recordings into a so-vits-svc data set with a report"),
-    "train": ("voicelab.voice.svc", "train a so-vits-svc model on a prepared data set"),
-    "convert": ("voicelab.voice.svc", "convert audio into a trained voice"),
-    "score": ("voicelab.voice.metrics", "score a conversion (speaker similarity, F0, MCD, MOS)"),
-    "app": ("voicelab.voice.app", "start the Gradio conversion app for a trained model"),
+#: verb -> one-line help. Each verb has add_<verb>_arguments and run_<verb> below.
+VERBS: dict[str, str] = {
+    "info": "print mode, device and versions",
+    "speech": "make the offline example speech",
+    "prep": "turn recordings into a so-vits-svc data set with a report",
+    "train": "train a so-vits-svc model on a prepared data set",
+    "convert": "convert audio into a trained voice",
+    "score": "score a conversion (speaker similarity, F0, MCD, MOS)",
+    "app": "start the Gradio conversion app for a trained model",
 }
 
 
@@ -57,9 +64,135 @@ def run_speech(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_prep_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab prep``."""
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or folders")
+    parser.add_argument("--speaker", required=True, help="speaker name (the folder name)")
+    parser.add_argument("--out", required=True, help="data set folder (so-vits-svc's dataset_raw)")
+    from .voice.separate import BACKENDS as backends
+    parser.add_argument("--separate", default=None, metavar="BACKEND", choices=backends,
+                        help=f"separate the voice first: {', '.join(backends)}")
+    parser.add_argument("--min-seconds", type=float, default=3.0, help="shortest clip (s)")
+    parser.add_argument("--max-seconds", type=float, default=15.0, help="longest clip (s)")
+    parser.add_argument("--lufs", type=float, default=-23.0, help="loudness of each clip (LUFS)")
+    parser.add_argument("--sr", type=int, default=44100, help="sample rate (Hz)")
+
+
+def run_prep(args: argparse.Namespace) -> int:
+    """Run prep, print the report table; 0 if trainable, 1 if written but too small to train."""
+    from .voice.dataset import prepare_dataset
+
+    report = prepare_dataset(args.inputs, args.speaker, args.out, separate=args.separate,
+                             min_seconds=args.min_seconds, max_seconds=args.max_seconds,
+                             target_lufs=args.lufs, sr=args.sr, progress=True)
+    out = Path(args.out)
+    print(report.table())
+    print(f"\nwrote {report.clips} clips to {out / args.speaker} and the report to "
+          f"{out / (args.speaker + '.report.json')}")
+    return 0 if report.rule("trainable")["met"] else 1
+
+
+def _f0_methods() -> tuple[str, ...]:
+    from .voice.svc import F0_METHODS
+
+    return F0_METHODS
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab train DIR --speaker NAME --out RUN``."""
+    parser.add_argument("dataset", help="data set folder holding DIR/NAME/*.wav (from voicelab prep)")
+    parser.add_argument("--speaker", required=True, help="speaker folder name inside DIR")
+    parser.add_argument("--out", required=True, help="run folder (checkpoints, logs, config)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="total training steps (default: 12 in QUICK mode, 20000 in FULL)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="default: chosen from the GPU's memory")
+    parser.add_argument("--keep", type=int, default=2, help="newest checkpoints to keep")
+    parser.add_argument("--f0-method", choices=_f0_methods(), default="dio")
+    parser.add_argument("--no-resume", action="store_true",
+                        help="refuse to continue an existing run instead of resuming it")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train and print where the model is."""
+    from .voice.svc import train
+
+    result = train(args.dataset, args.out, speaker=args.speaker, steps=args.steps,
+                   resume=not args.no_resume, batch_size=args.batch_size, keep=args.keep,
+                   f0_method=args.f0_method)
+    print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
+                      "config": str(result.config_path), "steps": result.steps,
+                      "epochs": result.epochs, "batch_size": result.batch_size,
+                      "seconds": round(result.seconds, 1)}, indent=1))
+    return 0
+
+
+def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab convert INPUT --model RUN --out OUT.wav``."""
+    parser.add_argument("input", help="audio file to convert")
+    parser.add_argument("--model", required=True,
+                        help="run folder, or a folder with config.json and G_*.pth")
+    parser.add_argument("--speaker", default=None, help="default: the model's first speaker")
+    parser.add_argument("--out", required=True, help="output audio file (.wav, .flac, .ogg)")
+    parser.add_argument("--transpose", type=int, default=0, help="pitch shift in semitones")
+    parser.add_argument("--f0-method", choices=_f0_methods(), default="dio")
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Convert one file and say where the result is."""
+    from .voice.svc import convert
+
+    y, sr = convert(args.input, args.model, speaker=args.speaker, transpose=args.transpose,
+                    f0_method=args.f0_method, out=args.out)
+    print(f"wrote {args.out} ({len(y) / sr:.2f} s at {sr} Hz)")
+    return 0
+
+
+def add_score_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab score``."""
+    parser.add_argument("converted", help="the converted audio file")
+    parser.add_argument("--target", nargs="+", required=True, metavar="REF",
+                        help="one or more recordings of the target speaker")
+    parser.add_argument("--source", default=None, help="the recording that was converted")
+    parser.add_argument("--reference", default=None,
+                        help="the target speaker saying the same words (enables MCD)")
+    parser.add_argument("--no-mos", action="store_true", help="skip the MOS predictor")
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Print the score card as JSON (null where not computable)."""
+    from .voice.metrics import score
+
+    card = score(args.converted, target_refs=list(args.target), source=args.source,
+                 reference=args.reference, with_mos=not args.no_mos)
+    print(json.dumps(card.to_dict(), indent=2))
+    return 0
+
+
+def add_app_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab app RUN``."""
+    parser.add_argument("model", help="run folder, a folder with config.json and G_*.pth (or "
+                        "model.safetensors, as exported), or an RVC model (.pth or its folder)")
+    parser.add_argument("--speaker", default=None, help="default: the model's first speaker")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--share", action="store_true", help="also make a public gradio.live link")
+    parser.add_argument("--no-mos", action="store_true", help="skip the MOS predictor (faster)")
+    parser.add_argument("--index", default=None,
+                        help="retrieval index for a so-vits-svc model (index.safetensors or an "
+                             ".index file): adds an index-ratio slider")
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Build the app and serve it until interrupted."""
+    from .voice.app import build_app
+
+    demo = build_app(args.model, speaker=args.speaker, with_mos=not args.no_mos, index=args.index)
+    demo.launch(server_port=args.port, share=args.share, inline=False)
+    return 0
+
+
 def _verb_functions(verb: str):
-    module = importlib.import_module(VERBS[verb][0])
-    return getattr(module, f"add_{verb}_arguments"), getattr(module, f"run_{verb}")
+    return globals()[f"add_{verb}_arguments"], globals()[f"run_{verb}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="voicelab", description="voicelab course tools")
     sub = parser.add_subparsers(dest="command", required=True, metavar="VERB")
     chosen = next((a for a in argv if a in VERBS), None)
-    for verb, (_, help_text) in VERBS.items():
+    for verb, help_text in VERBS.items():
         verb_parser = sub.add_parser(verb, help=help_text)
         if verb == chosen:  # import only the module of the verb in use
             _verb_functions(verb)[0](verb_parser)

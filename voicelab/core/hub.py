@@ -4,8 +4,9 @@ Introduced in notebook 00. Like d2l's ``DATA_HUB`` and ``download``, every noteb
 this module for files instead of downloading on its own, so caching, checksums and the
 offline rule live here and nowhere else:
 
-* An :class:`Asset` names a file (or a whole Hub repo) once; :func:`register` adds it to
-  :data:`ASSETS` and :func:`fetch` returns a local path for it.
+* An :class:`Asset` names a file (or a whole Hub repo) once, as a constant of the module that
+  uses it (``voicelab.voice.svc.CONTENTVEC``); :func:`fetch` returns a local path for it. There is
+  no global registry: an asset is a value, passed to :func:`fetch`.
 * Hub files go to Hugging Face's own cache (``$HF_HOME/hub``), so transformers and
   so-vits-svc find them there too; URL downloads go to ``cache_dir()/downloads``.
 * When :func:`voicelab.core.runtime.is_offline` is true (QUICK mode or ``HF_HUB_OFFLINE=1``)
@@ -41,7 +42,7 @@ from .errors import (
 )
 
 __all__ = [
-    "Asset", "ASSETS", "register", "fetch", "hf_file", "hf_snapshot", "url_file",
+    "Asset", "fetch", "hf_file", "hf_snapshot", "url_file",
     "is_stand_in", "load_weights", "save_weights", "sha256sum", "hf_cache_dir",
     "ModelFileError", "ModelFileNotFoundError", "DownloadError",
 ]
@@ -52,12 +53,12 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-# ---------------------------------------------------------------------------- registry
+# ---------------------------------------------------------------------------- assets
 
 
 @dataclass(frozen=True)
 class Asset:
-    """A file or repo the course downloads, declared once and named in :data:`ASSETS`.
+    """A file or repo the course downloads, declared once; ``name`` names its stand-in folder.
 
     Give ``repo_id`` (a Hugging Face Hub repo) or ``url``, not both. With ``repo_id``,
     ``filename`` picks one file of the repo; ``filename=None`` means the whole repo
@@ -109,34 +110,17 @@ class Asset:
         return self.repo_id if self.filename is None else f"{self.repo_id}/{self.filename}"
 
 
-ASSETS: dict[str, Asset] = {}
-
-
-def register(asset: Asset) -> Asset:
-    """Add ``asset`` to :data:`ASSETS` under its name and return it (modules that own assets call it).
-
-    Registering the same name again replaces the old entry, so re-running a notebook
-    cell is harmless.
-    """
-    if not isinstance(asset, Asset):
-        raise TypeError(f"register() takes an Asset, got {type(asset).__name__}.")
-    ASSETS[asset.name] = asset
-    return asset
-
-
-def fetch(name: str | Asset) -> Path:
-    """Local path of a registered asset (a file, or a folder for a repo snapshot).
+def fetch(asset: Asset) -> Path:
+    """Local path of ``asset`` (a file, or a folder for a repo snapshot).
 
     Introduced in notebook 09 (notebook 00 explains the hub). Online: download into the cache
     (or reuse it). Offline
     (QUICK mode or ``HF_HUB_OFFLINE=1``): the cached copy, else the asset's stand-in
     (see :func:`is_stand_in`), else :class:`HubOfflineError`.
     """
-    asset = name if isinstance(name, Asset) else ASSETS.get(name)
-    if asset is None:
-        known = ", ".join(sorted(ASSETS)) or "none yet"
-        raise KeyError(f"No asset named {name!r} is registered (registered: {known}). "
-                       "Register it with voicelab.core.hub.register(Asset(...)) first.")
+    if not isinstance(asset, Asset):
+        raise TypeError(f"fetch() takes an Asset (e.g. voicelab.voice.svc.CONTENTVEC), "
+                        f"got {type(asset).__name__} {asset!r}.")
     try:
         if asset.url is not None:
             return url_file(asset.url, sha256=asset.sha256, filename=asset.filename)

@@ -122,8 +122,8 @@ def spoken_words(speakers=("slt", "rms", "awb", "kal", "espeak_f", "espeak_m"), 
     return WordSet(torch.tensor(np.stack(ys)), torch.tensor(labels), spk, tuple(words), sr)
 
 
-def log_mel(y, sr: int = SR, n_bins: int = 32, n_frames: int = 32, hop: int = HOP):
-    """Log-mel spectrograms scaled to [-1, 1]: (n, n_samples) -> (n, 1, n_bins, n_frames).
+def log_mel(y, sr: int, n_bins: int = 32, n_frames: int = 32, hop: int = HOP):
+    """Log-mel spectrograms scaled to [-1, 1]: (n, n_samples) at ``sr`` Hz -> (n, 1, n_bins, n_frames).
 
     Introduced in notebook 13. Power mel spectrogram (``N_FFT`` = 512 samples, ``hop`` samples
     between frames), in dB relative to each clip's own peak, floored at -80 dB, then
@@ -146,7 +146,7 @@ def log_mel(y, sr: int = SR, n_bins: int = 32, n_frames: int = 32, hop: int = HO
     return S[:, None, :, :n_frames].contiguous()
 
 
-def mfcc(y, sr: int = SR, n_mfcc: int = 16, n_bins: int = 32, n_frames: int = 32, hop: int = HOP):
+def mfcc(y, sr: int, n_mfcc: int = 16, n_bins: int = 32, n_frames: int = 32, hop: int = HOP):
     """MFCCs of the :func:`log_mel` spectrogram: (n, n_samples) -> (n, 1, n_mfcc, n_frames).
 
     Introduced in notebook 13. A DCT along the mel axis of the [-1, 1] log-mel (orthonormal,

@@ -351,11 +351,11 @@ def _write_resnet_stand_in(folder) -> None:
 
 
 #: ResNet-18 pretrained on ImageNet (transformers format): the FULL-mode image backbone.
-RESNET18 = hub.register(hub.Asset(
+RESNET18 = hub.Asset(
     "resnet-18", repo_id="microsoft/resnet-18",
     allow_patterns=("config.json", "*.safetensors", "*.bin"),  # transformers prefers safetensors
     description="ResNet-18 trained on ImageNet-1k (11.7 M parameters), transformers ResNetModel",
-    stand_in=_write_resnet_stand_in))
+    stand_in=_write_resnet_stand_in)
 
 
 def resnet_backbone(size: int = 64) -> HubResNet:

@@ -70,7 +70,7 @@ class Vocabulary:
 
 @dataclass
 class Utterance:
-    """One training example: its phoneme tokens, mel frames ``S`` (frames, 80) and speaker key."""
+    """One training example: its phoneme tokens, log-mel ``S`` (80, frames) and speaker key."""
 
     toks: list[str]
     S: np.ndarray
@@ -128,24 +128,24 @@ def align(utts: list[Utterance], iterations: int = 5) -> list[np.ndarray]:
     """
     if not utts:
         raise AcousticError("align() needs at least one utterance.")
-    durs = [_uniform(len(u.toks), len(u.S)) for u in utts]
+    durs = [_uniform(len(u.toks), u.S.shape[1]) for u in utts]
     for _ in range(iterations):
         sums, counts = {}, {}
         for u, d in zip(utts, durs):
             owner = np.repeat(np.arange(len(u.toks)), d)
             for i, tok in enumerate(u.toks):
                 key = (u.spk, tok)
-                frames = u.S[owner == i]
+                frames = u.S.T[owner == i]
                 sums[key] = sums.get(key, 0) + frames.sum(axis=0)
                 counts[key] = counts.get(key, 0) + len(frames)
         means = {k: sums[k] / max(counts[k], 1) for k in sums}
-        resid = np.concatenate([u.S - np.stack([means[(u.spk, t)] for t in u.toks])[np.repeat(
+        resid = np.concatenate([u.S.T - np.stack([means[(u.spk, t)] for t in u.toks])[np.repeat(
             np.arange(len(u.toks)), d)] for u, d in zip(utts, durs)])
         var = resid.var(axis=0) + 1e-3
         new = []
         for u in utts:
             mu = np.stack([means[(u.spk, t)] for t in u.toks])              # (N, 80)
-            ll = -0.5 * (((u.S[None, :, :] - mu[:, None, :]) ** 2) / var).sum(-1)
+            ll = -0.5 * (((u.S.T[None, :, :] - mu[:, None, :]) ** 2) / var).sum(-1)
             new.append(mas(ll))
         durs = new
     for u, d in zip(utts, durs):
@@ -263,7 +263,7 @@ class AcousticModel:
             else:
                 d = torch.as_tensor(np.asarray(durations, dtype=np.int64))
             S = self._decode(h, self._regulate(d[None]), emb)[0]
-        return S.numpy(), d.numpy()
+        return S.numpy().T, d.numpy()   # (80, T), like every S in voicelab
 
     # --- files
     def save(self, folder) -> Path:
@@ -313,7 +313,7 @@ def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int 
         raise AcousticError(f"no speaker embedding for {missing}; pass speakers={{name: embedding}}.")
     vocab = Vocabulary.build(u.toks for u in utts)
     model = AcousticModel(vocab, speakers, hidden=hidden, seed=seed, kernel=kernel)
-    B, N, T = len(utts), max(len(u.toks) for u in utts), max(len(u.S) for u in utts)
+    B, N, T = len(utts), max(len(u.toks) for u in utts), max(u.S.shape[1] for u in utts)
     ids = torch.zeros(B, N, dtype=torch.long)
     durs = torch.zeros(B, N, dtype=torch.long)
     target = torch.zeros(B, T, model.n_mels)
@@ -322,8 +322,8 @@ def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int 
     for b, u in enumerate(utts):
         ids[b, :len(u.toks)] = torch.as_tensor(vocab.ids(u.toks))
         durs[b, :len(u.toks)] = torch.as_tensor(u.durations)
-        target[b, :len(u.S)] = torch.as_tensor(u.S)
-        mask[b, :len(u.S)] = 1
+        target[b, :u.S.shape[1]] = torch.as_tensor(u.S.T)   # the network works frame-major
+        mask[b, :u.S.shape[1]] = 1
     tok_mask = (ids > 0).float()
     log_target = torch.log(durs.float().clamp(min=1))
     with seeded(seed):
@@ -370,7 +370,7 @@ def mel_error(model: AcousticModel, utts: list[Utterance]) -> float:
 
 
 def synthesize_mel(model: AcousticModel, text: str, spk, speed: float = 1.0) -> np.ndarray:
-    """Text -> normalise -> phonemes -> mel frames (T, 80) with the model's own durations."""
+    """Text -> normalise -> phonemes -> log-mel (80, T) with the model's own durations."""
     if not text or not text.strip():
         raise AcousticError("synthesize_mel(): the text is empty.")
     S, _ = model.predict(tokens(text), spk, speed=speed)

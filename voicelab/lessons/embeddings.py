@@ -280,12 +280,12 @@ def _write_glove_stand_in(folder: Path) -> None:
 #: GloVe 6B (Wikipedia 2014 + Gigaword 5, 400,000 words, 300 dimensions; Pennington et al.
 #: 2014), as stored by sentence-transformers: a vocabulary list and one safetensors matrix
 #: (about 480 MB).
-GLOVE = hub.register(hub.Asset(
+GLOVE = hub.Asset(
     "glove-6B-300d", repo_id="sentence-transformers/average_word_embeddings_glove.6B.300d",
     allow_patterns=(f"{_GLOVE_DIR}/whitespacetokenizer_config.json",
                     f"{_GLOVE_DIR}/model.safetensors"),
     description="GloVe 6B 300-d word vectors (Stanford NLP), sentence-transformers' copy",
-    stand_in=_write_glove_stand_in))
+    stand_in=_write_glove_stand_in)
 
 
 def load_glove(max_words: int = 50000, path=None) -> tuple[WordVectors, Path]:
@@ -482,11 +482,11 @@ def _write_clap_stand_in(folder: Path) -> None:
 #: LAION's CLAP (HTSAT audio encoder + RoBERTa text encoder, trained on 630k audio-text
 #: pairs), in transformers' format. Its weights are only a pytorch_model.bin (~600 MB),
 #: which transformers opens with torch.load(weights_only=True).
-CLAP = hub.register(hub.Asset(
+CLAP = hub.Asset(
     "clap-htsat-unfused", repo_id="laion/clap-htsat-unfused",
     allow_patterns=("*.json", "*.txt", "*.bin"),
     description="LAION CLAP (contrastive language-audio pretraining), HTSAT-unfused",
-    stand_in=_write_clap_stand_in))
+    stand_in=_write_clap_stand_in)
 
 
 def load_clap(path=None, device: str = "cpu"):

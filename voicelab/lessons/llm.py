@@ -79,13 +79,13 @@ def _byte_level_char(b: int) -> str:
 
 
 #: SmolLM2-360M-Instruct: the files transformers needs (no ONNX copies, no training logs).
-TEXT_MODEL = hub.register(hub.Asset(
+TEXT_MODEL = hub.Asset(
     "smollm2-360m-instruct", repo_id=TEXT_MODEL_ID,
     allow_patterns=("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
                     "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
                     "chat_template.jinja"),
     description="SmolLM2-360M-Instruct, a small instruction-tuned text transformer (Apache-2.0)",
-    stand_in=_write_text_model_stand_in))
+    stand_in=_write_text_model_stand_in)
 
 
 def load_text_model(device: str = "cpu"):

@@ -403,17 +403,17 @@ def _write_musicgen_melody_stand_in(folder: Path) -> None:
 
 
 #: MusicGen small (Meta): text prompt -> 4 EnCodec codebooks at 50 Hz -> 32 kHz audio.
-MUSICGEN = hub.register(hub.Asset(
+MUSICGEN = hub.Asset(
     "musicgen-small", repo_id="facebook/musicgen-small",
     allow_patterns=("*.json", "*.safetensors", "*.model"),
     description="MusicGen small (300M): text-conditioned music generation, 32 kHz mono",
-    stand_in=_write_musicgen_stand_in))
+    stand_in=_write_musicgen_stand_in)
 #: MusicGen melody: text prompt + the chromagram of a tune -> music that follows the tune.
-MUSICGEN_MELODY = hub.register(hub.Asset(
+MUSICGEN_MELODY = hub.Asset(
     "musicgen-melody", repo_id="facebook/musicgen-melody",
     allow_patterns=("*.json", "*.safetensors", "*.model"),
     description="MusicGen melody (1.5B): text + melody (chroma) conditioning, 32 kHz mono",
-    stand_in=_write_musicgen_melody_stand_in))
+    stand_in=_write_musicgen_melody_stand_in)
 
 
 def load_musicgen(melody: bool = False, device: str | None = None):

@@ -33,7 +33,7 @@ from torch import nn
 from ..core.errors import JudgeError
 from ..core.torchutil import cpu_threads, seeded_module
 
-__all__ = ["Judge", "train_judge", "get_judge", "Score", "score", "frechet_distance",
+__all__ = ["Judge", "train_judge", "get_judge", "SampleScore", "judge_samples", "frechet_distance",
            "closer_to_digits", "refines", "JudgeError"]
 
 FEATURES = 64   #: size of the judge's feature vector
@@ -104,7 +104,7 @@ def _cached(seed: int):
 def get_judge(seed: int = 0):
     """The course's judge: trained once per session on the training part of
     ``digits.split(X, y, 0.2, seed=0)``. Returns ``(judge, X_test, y_test)``, the held-out
-    real digits it never saw (the reference set of :func:`score`)."""
+    real digits it never saw (the reference set of :func:`judge_samples`)."""
     return _cached(seed)
 
 
@@ -143,7 +143,7 @@ def frechet_distance(feats_a, feats_b) -> float:
 
 
 @dataclass(frozen=True)
-class Score:
+class SampleScore:
     """What the judge says about a set of images (see the module docstring)."""
 
     frechet: float         #: Frechet distance to real held-out digits in judge features (lower = closer)
@@ -158,7 +158,7 @@ class Score:
                 f"class entropy {self.class_entropy:.2f} bits{acc} (n={self.n})")
 
 
-def score(images, labels=None, judge=None, reference=None) -> Score:
+def judge_samples(images, labels=None, judge=None, reference=None) -> SampleScore:
     """Judge ``images`` (n, 1, 8, 8) in [0, 1] (values outside are clipped); n >= 100.
 
     ``reference`` (real digits) defaults to the judge's held-out test digits; ``judge`` to
@@ -170,7 +170,7 @@ def score(images, labels=None, judge=None, reference=None) -> Score:
         reference = X_test if reference is None else reference
     x = _check_images(images)
     if len(x) < 100:
-        raise JudgeError(f"score needs at least 100 images for stable statistics, got {len(x)}.")
+        raise JudgeError(f"judge_samples needs at least 100 images for stable statistics, got {len(x)}.")
     feats, probs = _features_and_probs(judge, x)
     ref_feats, _ = _features_and_probs(judge, _check_images(reference))
     pred = probs.argmax(1)
@@ -180,7 +180,7 @@ def score(images, labels=None, judge=None, reference=None) -> Score:
     acc = None
     if labels is not None:
         acc = float((pred == np.asarray(labels)).mean())
-    return Score(frechet_distance(feats, ref_feats), float(probs.max(1).mean()), entropy, acc, len(x))
+    return SampleScore(frechet_distance(feats, ref_feats), float(probs.max(1).mean()), entropy, acc, len(x))
 
 
 def closer_to_digits(samples, than, factor: float = 0.5, judge=None, reference=None) -> bool:
@@ -191,10 +191,10 @@ def closer_to_digits(samples, than, factor: float = 0.5, judge=None, reference=N
     5 digit classes' worth of variety (class entropy >= log2(5) = 2.32 bits), so that one
     good digit repeated does not pass. (Confidence is not part of the check: the judge is
     confidently wrong on some non-digits, e.g. a flat grey square.)
-    Both arguments are images (n, 1, 8, 8) or :class:`Score` objects.
+    Both arguments are images (n, 1, 8, 8) or :class:`SampleScore` objects.
     """
-    a = samples if isinstance(samples, Score) else score(samples, judge=judge, reference=reference)
-    b = than if isinstance(than, Score) else score(than, judge=judge, reference=reference)
+    a = samples if isinstance(samples, SampleScore) else judge_samples(samples, judge=judge, reference=reference)
+    b = than if isinstance(than, SampleScore) else judge_samples(than, judge=judge, reference=reference)
     return a.frechet < factor * b.frechet and a.class_entropy >= math.log2(5)
 
 
@@ -208,6 +208,6 @@ def refines(refined, coarse, labels, factor: float = 0.75, max_drop: float = 0.1
     show the same digits (the judge's accuracy falls by at most ``max_drop``). Noise alone
     can lower the distance of very blurry images a little, but it loses the digits.
     """
-    a = score(refined, labels=labels, judge=judge, reference=reference)
-    b = score(coarse, labels=labels, judge=judge, reference=reference)
+    a = judge_samples(refined, labels=labels, judge=judge, reference=reference)
+    b = judge_samples(coarse, labels=labels, judge=judge, reference=reference)
     return a.frechet < factor * b.frechet and a.accuracy >= b.accuracy - max_drop

@@ -179,7 +179,7 @@ def _mel_basis():
 
 
 def mel(y, sr: int) -> np.ndarray:
-    """Log10 mel spectrogram ``S`` of shape (frames, 80) of ``y`` at ``sr`` Hz.
+    """Log10 mel spectrogram ``S`` of shape (80, frames) of ``y`` at ``sr`` Hz.
 
     Introduced in notebook 07. ``y`` is resampled to 16 kHz; 64 ms windows, hop 16 ms. The
     same features as transformers' SpeechT5FeatureExtractor (``audio_target=``), so
@@ -195,11 +195,11 @@ def mel(y, sr: int) -> np.ndarray:
     spec = np.abs(librosa.stft(y, n_fft=MEL["n_fft"], hop_length=MEL["hop_length"],
                                win_length=MEL["win_length"], window="hann", center=True,
                                pad_mode="reflect"))
-    return np.log10(np.maximum(1e-10, _mel_basis() @ spec)).T.astype(np.float32)
+    return np.log10(np.maximum(1e-10, _mel_basis() @ spec)).astype(np.float32)
 
 
 def griffin_lim(S, n_iter: int = 32, seed: int = 0) -> np.ndarray:
-    """Waveform from a log10 mel spectrogram ``S`` (frames, 80) with Griffin-Lim. Introduced in notebook 07.
+    """Waveform from a log10 mel spectrogram ``S`` (80, frames) with Griffin-Lim. Introduced in notebook 07.
 
     The mel bands are mapped back to a linear spectrum (non-negative least squares), and
     Griffin-Lim guesses the phases over ``n_iter`` iterations. Returns float32 at :data:`SR` Hz.
@@ -209,9 +209,9 @@ def griffin_lim(S, n_iter: int = 32, seed: int = 0) -> np.ndarray:
     from ..audio import spectral
 
     S = np.asarray(S, dtype=np.float32)
-    if S.ndim != 2 or S.shape[1] != MEL["n_mels"]:
-        raise ValueError(f"griffin_lim expects a (frames, {MEL['n_mels']}) log-mel array, got {S.shape}.")
-    power = 10.0 ** S.T.astype(np.float64)
+    if S.ndim != 2 or S.shape[0] != MEL["n_mels"]:
+        raise ValueError(f"griffin_lim expects a ({MEL['n_mels']}, frames) log-mel array, got {S.shape}.")
+    power = 10.0 ** S.astype(np.float64)
     linear = np.maximum(librosa.util.nnls(_mel_basis(), power), 0.0)
     y = spectral.griffin_lim(linear, MEL["hop_length"], n_iter=n_iter, seed=seed,
                              win_length=MEL["win_length"])   # notebook 02's Griffin-Lim
@@ -304,30 +304,30 @@ def _write_vits_stand_in(folder: Path) -> None:
 
 
 #: SpeechT5 text-to-speech (Microsoft): text -> 80-band log-mel, conditioned on a speaker x-vector.
-SPEECHT5 = hub.register(hub.Asset(
+SPEECHT5 = hub.Asset(
     "speecht5-tts", repo_id="microsoft/speecht5_tts",
     allow_patterns=("*.json", "*.model", "*.safetensors", "*.txt"),
     description="SpeechT5 fine-tuned for TTS on LibriTTS (text -> log-mel, x-vector speaker input)",
-    stand_in=_write_speecht5_stand_in))
+    stand_in=_write_speecht5_stand_in)
 #: HiFi-GAN vocoder trained for SpeechT5's log-mel features (16 kHz).
-SPEECHT5_VOCODER = hub.register(hub.Asset(
+SPEECHT5_VOCODER = hub.Asset(
     "speecht5-hifigan", repo_id="microsoft/speecht5_hifigan",
     allow_patterns=("*.json", "*.safetensors", "*.bin"),
     description="HiFi-GAN vocoder for SpeechT5's 80-band log-mel spectrograms",
-    stand_in=_write_hifigan_stand_in))
+    stand_in=_write_hifigan_stand_in)
 #: One x-vector (512 floats) of CMU ARCTIC speaker slt, as published for transformers.js.
-XVECTORS = hub.register(hub.Asset(
+XVECTORS = hub.Asset(
     "xvector-slt",
     url="https://huggingface.co/datasets/Xenova/cmu-arctic-xvectors/resolve/main/"
         "cmu_us_slt_arctic-wav-arctic_a0001.bin",
     description="x-vector (speechbrain spkrec-xvect-voxceleb) of CMU ARCTIC slt, 512 float32",
-    stand_in=_write_xvector_stand_in))
+    stand_in=_write_xvector_stand_in)
 #: Meta's MMS English text-to-speech, a VITS model.
-VITS = hub.register(hub.Asset(
+VITS = hub.Asset(
     "mms-tts-eng", repo_id="facebook/mms-tts-eng",
     allow_patterns=("*.json", "*.safetensors"),
     description="MMS-TTS English (VITS: VAE + normalising flows + GAN, end to end)",
-    stand_in=_write_vits_stand_in))
+    stand_in=_write_vits_stand_in)
 
 
 def load_speecht5(device: str | None = None):
@@ -393,18 +393,18 @@ def speecht5_speak(text: str, models, speaker=None, *, seed: int = 0,
 
 
 def vocode(S, vocoder) -> np.ndarray:
-    """Log-mel ``S`` (frames, 80) -> waveform with a neural vocoder (SpeechT5's HiFi-GAN).
+    """Log-mel ``S`` (80, frames) -> waveform with a neural vocoder (SpeechT5's HiFi-GAN).
 
     Introduced in notebook 07, next to :func:`griffin_lim`. Returns float32 at 16 kHz.
     """
     import torch
 
     S = np.asarray(S, dtype=np.float32)
-    if S.ndim != 2 or S.shape[1] != MEL["n_mels"]:
-        raise ValueError(f"vocode expects a (frames, {MEL['n_mels']}) log-mel array, got {S.shape}.")
+    if S.ndim != 2 or S.shape[0] != MEL["n_mels"]:
+        raise ValueError(f"vocode expects a ({MEL['n_mels']}, frames) log-mel array, got {S.shape}.")
     device = next(vocoder.parameters()).device
     with torch.no_grad():
-        y = vocoder(torch.as_tensor(S).to(device))
+        y = vocoder(torch.as_tensor(S.T).to(device))   # SpeechT5's HiFi-GAN takes (frames, 80)
     return y.float().cpu().numpy().astype(np.float32)
 
 
@@ -443,10 +443,10 @@ def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
 #: Bark (Suno), small: a GPT-style text -> semantic -> acoustic-token model with EnCodec.
 #: No offline stand-in (its three sub-models, generation settings and codec would make
 #: one as big as this module): offline, fetching it raises HubOfflineError.
-BARK = hub.register(hub.Asset(
+BARK = hub.Asset(
     "bark-small", repo_id="suno/bark-small",
     allow_patterns=("*.json", "*.safetensors", "*.bin", "*.txt", "speaker_embeddings/v2/en_*"),
-    description="Bark small: text -> semantic tokens -> EnCodec tokens -> 24 kHz audio"))
+    description="Bark small: text -> semantic tokens -> EnCodec tokens -> 24 kHz audio")
 
 
 def load_bark(device: str | None = None):
@@ -466,7 +466,7 @@ def load_bark(device: str | None = None):
 
 
 def pipeline(name: str, device: str | None = None):
-    """transformers' ``pipeline("text-to-speech")`` for a registered model: ``"speecht5-tts"``,
+    """transformers' ``pipeline("text-to-speech")`` for one of the course's models: ``"speecht5-tts"``,
     ``"mms-tts-eng"`` or ``"bark-small"``. Returns ``(pipe, forward_params, stand_in)``.
 
     Introduced in notebook 07: the deck's one-liner, but the weights come through
@@ -481,7 +481,7 @@ def pipeline(name: str, device: str | None = None):
         raise TTSError(f"unknown text-to-speech model {name!r}: use 'speecht5-tts', 'mms-tts-eng' or "
                        "'bark-small'.")
     with runtime.quiet():
-        path = hub.fetch(name)
+        path = hub.fetch({a.name: a for a in (SPEECHT5, VITS, BARK)}[name])
         kwargs, forward = {}, {}
         stand_in = hub.is_stand_in(path)
         if name == SPEECHT5.name:

@@ -11,7 +11,6 @@ synthetic in its metadata (:func:`voicelab.voice.disclosure.mark_synthetic`).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -19,8 +18,7 @@ from pathlib import Path
 
 from ..core import runtime
 
-__all__ = ["reference_clips", "convert_and_score", "build_app", "launch",
-           "add_app_arguments", "run_app"]
+__all__ = ["reference_clips", "convert_and_score", "build_app", "launch"]
 
 SCORE_HEADERS = ["metric", "converted", "source", "how it was computed"]
 
@@ -181,23 +179,3 @@ def launch(demo, *, share: bool | None = None, inline: bool | None = None, **kwa
     """
     share = runtime.is_colab() if share is None else share
     return demo.launch(share=share, inline=inline, **kwargs)
-
-
-def add_app_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``voicelab app RUN``."""
-    parser.add_argument("model", help="run folder, a folder with config.json and G_*.pth (or "
-                        "model.safetensors, as exported), or an RVC model (.pth or its folder)")
-    parser.add_argument("--speaker", default=None, help="default: the model's first speaker")
-    parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--share", action="store_true", help="also make a public gradio.live link")
-    parser.add_argument("--no-mos", action="store_true", help="skip the MOS predictor (faster)")
-    parser.add_argument("--index", default=None,
-                        help="retrieval index for a so-vits-svc model (index.safetensors or an "
-                             ".index file): adds an index-ratio slider")
-
-
-def run_app(args: argparse.Namespace) -> int:
-    """Build the app and serve it until interrupted."""
-    demo = build_app(args.model, speaker=args.speaker, with_mos=not args.no_mos, index=args.index)
-    demo.launch(server_port=args.port, share=args.share, inline=False)
-    return 0

@@ -21,7 +21,6 @@ Levels, silence thresholds, pauses and the cutting itself are :mod:`voicelab.voi
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -40,7 +39,7 @@ from .slicing import frame_levels, silence_threshold, slice_recording
 
 __all__ = [
     "DatasetError", "DatasetReport", "prepare_dataset", "report_dataset",
-    "check_trainable", "find_inputs", "example_voice", "add_prep_arguments", "run_prep",
+    "check_trainable", "find_inputs", "example_voice",
     "MIN_CLIPS_TO_TRAIN", "RULE_CLIPS", "RULE_TOTAL_SECONDS", "AUDIO_SUFFIXES",
 ]
 
@@ -535,10 +534,10 @@ def example_voice(n_files: int = 240) -> list[Path]:
 
     paths = []
     for name in _example_names(n_files):
-        asset = hub.register(hub.Asset(
+        asset = hub.Asset(
             name=f"ljspeech-{name}", url=(f"https://huggingface.co/datasets/{EXAMPLE_VOICE_REPO}/"
                                           f"resolve/{EXAMPLE_VOICE_REVISION}/wavs/{name}.wav"),
-            description="LJ Speech clip (public domain)"))
+            description="LJ Speech clip (public domain)")
         try:
             paths.append(hub.fetch(asset))
         except HubOfflineError as err:
@@ -548,32 +547,3 @@ def example_voice(n_files: int = 240) -> list[Path]:
                 "Use your own recordings (or voicelab.data.speech.make_speech() in QUICK mode), or run "
                 f"once in FULL mode with internet. Details: {err}") from err
     return paths
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def add_prep_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``voicelab prep``."""
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or folders")
-    parser.add_argument("--speaker", required=True, help="speaker name (the folder name)")
-    parser.add_argument("--out", required=True, help="data set folder (so-vits-svc's dataset_raw)")
-    from .separate import BACKENDS as backends
-    parser.add_argument("--separate", default=None, metavar="BACKEND", choices=backends,
-                        help=f"separate the voice first: {', '.join(backends)}")
-    parser.add_argument("--min-seconds", type=float, default=3.0, help="shortest clip (s)")
-    parser.add_argument("--max-seconds", type=float, default=15.0, help="longest clip (s)")
-    parser.add_argument("--lufs", type=float, default=-23.0, help="loudness of each clip (LUFS)")
-    parser.add_argument("--sr", type=int, default=44100, help="sample rate (Hz)")
-
-
-def run_prep(args: argparse.Namespace) -> int:
-    """Run prep, print the report table; 0 if trainable, 1 if written but too small to train."""
-    report = prepare_dataset(args.inputs, args.speaker, args.out, separate=args.separate,
-                             min_seconds=args.min_seconds, max_seconds=args.max_seconds,
-                             target_lufs=args.lufs, sr=args.sr, progress=True)
-    out = Path(args.out)
-    print(report.table())
-    print(f"\nwrote {report.clips} clips to {out / args.speaker} and the report to "
-          f"{out / (args.speaker + '.report.json')}")
-    return 0 if report.rule("trainable")["met"] else 1

@@ -21,8 +21,6 @@ All audio is resampled to 16 kHz mono first (the rate the two models were traine
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -38,7 +36,6 @@ from ..core.errors import AudioError, ScoreError
 __all__ = [
     "SR", "ScoreCard", "score", "speaker_similarity",
     "f0_contour", "f0_rmse_cents", "vuv_error", "mcd", "mos", "ScoreError",
-    "add_score_arguments", "run_score",
 ]
 
 _MCD_K = 10.0 / math.log(10.0) * math.sqrt(2.0)
@@ -354,25 +351,3 @@ def score(converted, sr: int | None = None, *, target_refs, source=None, referen
         if src is not None:
             card.before["mos"] = mos(src, SR)
     return card
-
-
-# --------------------------------------------------------------------------------- CLI
-
-
-def add_score_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``voicelab score``."""
-    parser.add_argument("converted", help="the converted audio file")
-    parser.add_argument("--target", nargs="+", required=True, metavar="REF",
-                        help="one or more recordings of the target speaker")
-    parser.add_argument("--source", default=None, help="the recording that was converted")
-    parser.add_argument("--reference", default=None,
-                        help="the target speaker saying the same words (enables MCD)")
-    parser.add_argument("--no-mos", action="store_true", help="skip the MOS predictor")
-
-
-def run_score(args: argparse.Namespace) -> int:
-    """Print the score card as JSON (null where not computable)."""
-    card = score(args.converted, target_refs=list(args.target), source=args.source,
-                 reference=args.reference, with_mos=not args.no_mos)
-    print(json.dumps(card.to_dict(), indent=2))
-    return 0

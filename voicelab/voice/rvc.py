@@ -50,9 +50,9 @@ F0_METHODS = ("rmvpe", "pm")
 #: how inference works, not to publish anything.
 EXAMPLE_MODEL = ("sail-rvc/yoimiya-jp", "model.pth", "model.index")
 #: RMVPE pitch estimator weights (a plain state_dict), from RVC's asset repository.
-RMVPE = hub.register(hub.Asset(
+RMVPE = hub.Asset(
     "rvc-rmvpe", repo_id="lj1995/VoiceConversionWebUI", filename="rmvpe.pt",
-    description="RMVPE, RVC's robust neural F0 estimator (~180 MB)"))
+    description="RMVPE, RVC's robust neural F0 estimator (~180 MB)")
 
 _FRAME_S = 0.02     # ContentVec: one feature vector every 320 samples at 16 kHz
 
@@ -383,10 +383,10 @@ def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1],
     if index is not None and not index.endswith(".index"):
         raise ValueError(f"index={index!r}: an RVC index file ends in .index.")
     patterns = (filename,) + ((index,) if index else ())
-    asset = hub.register(hub.Asset(
+    asset = hub.Asset(
         "rvc-" + repo_id.replace("/", "--"), repo_id=repo_id, allow_patterns=patterns,
         description=f"RVC model {repo_id} ({', '.join(patterns)})",
-        stand_in=lambda folder: write_tiny_model(folder, name=filename, index_name=index)))
+        stand_in=lambda folder: write_tiny_model(folder, name=filename, index_name=index))
     return hub.fetch(asset)
 
 

@@ -450,10 +450,10 @@ def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
 
 
 DEMUCS_NAME = "htdemucs"
-DEMUCS_ASSET = hub.register(hub.Asset(
+DEMUCS_ASSET = hub.Asset(
     name="demucs-htdemucs", repo_id="adefossez/HTDemucs",
     allow_patterns=("htdemucs.yaml", "*.safetensors"),
-    description="Hybrid Transformer Demucs v4 (4 stems) as safetensors, for backend='demucs'"))
+    description="Hybrid Transformer Demucs v4 (4 stems) as safetensors, for backend='demucs'")
 
 
 def _demucs(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -473,7 +473,7 @@ def _demucs(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     except HubOfflineError as e:
         raise SeparationError(f"The demucs weights are not downloaded and voicelab is offline. "
                               f"{e} Or run with internet once: voicelab.core.hub.fetch("
-                              f"'demucs-htdemucs').") from e
+                              f"voicelab.voice.separate.DEMUCS_ASSET).") from e
     import yaml
     from demucs.apply import BagOfModels, apply_model
     from demucs.hf import load_safetensors_model

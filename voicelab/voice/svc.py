@@ -31,7 +31,6 @@ path works; the result does not sound like anyone. FULL mode uses the real Conte
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -59,7 +58,6 @@ __all__ = [
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
     "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
     "using_contentvec",
-    "add_train_arguments", "run_train", "add_convert_arguments", "run_convert",
 ]
 
 SR = 44100
@@ -90,18 +88,18 @@ def _write_contentvec_stand_in(folder: Path) -> None:
 
 
 #: ContentVec, the speech-content encoder so-vits-svc-fork loads (768-dim features).
-CONTENTVEC = hub.register(hub.Asset(
+CONTENTVEC = hub.Asset(
     "contentvec", repo_id=CONTENTVEC_ID, allow_patterns=("config.json", "*.bin", "*.safetensors"),
     description="ContentVec (HuBERT-base fine-tuned to drop speaker identity), "
                 "the content encoder of so-vits-svc 4.0",
-    stand_in=_write_contentvec_stand_in))
+    stand_in=_write_contentvec_stand_in)
 #: The pretrained generator and discriminator so-vits-svc-fork's 4.0v1 template starts from.
-PRETRAINED_G = hub.register(hub.Asset(
+PRETRAINED_G = hub.Asset(
     "so-vits-svc-G0", url=_PRETRAINED_URL.format("G"), filename="G_0.pth",
-    description="so-vits-svc 4.0 pretrained generator (768-dim ContentVec, layer 12)"))
-PRETRAINED_D = hub.register(hub.Asset(
+    description="so-vits-svc 4.0 pretrained generator (768-dim ContentVec, layer 12)")
+PRETRAINED_D = hub.Asset(
     "so-vits-svc-D0", url=_PRETRAINED_URL.format("D"), filename="D_0.pth",
-    description="so-vits-svc 4.0 pretrained discriminator (~560 MB with optimiser state)"))
+    description="so-vits-svc 4.0 pretrained discriminator (~560 MB with optimiser state)")
 
 
 def contentvec_model(device="cpu", final_proj: bool = True):
@@ -598,11 +596,11 @@ def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1])
     """
     if not _CKPT.fullmatch(filename) or not filename.startswith("G_"):
         raise ValueError(f"filename={filename!r}: a so-vits-svc generator is named G_<step>.pth.")
-    asset = hub.register(hub.Asset(
+    asset = hub.Asset(
         "svc-" + repo_id.replace("/", "--"), repo_id=repo_id,
         allow_patterns=("config.json", filename),
         description=f"so-vits-svc model {repo_id} ({filename} + config.json)",
-        stand_in=lambda folder: write_tiny_model(folder, name=filename)))
+        stand_in=lambda folder: write_tiny_model(folder, name=filename))
     return hub.fetch(asset)
 
 
@@ -783,52 +781,3 @@ def load_cluster(path) -> dict:
         km._n_threads = 1
         models[spk] = km
     return models
-
-
-# ---------------------------------------------------------------------------- CLI
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``voicelab train DIR --speaker NAME --out RUN``."""
-    parser.add_argument("dataset", help="data set folder holding DIR/NAME/*.wav (from voicelab prep)")
-    parser.add_argument("--speaker", required=True, help="speaker folder name inside DIR")
-    parser.add_argument("--out", required=True, help="run folder (checkpoints, logs, config)")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="total training steps (default: 12 in QUICK mode, 20000 in FULL)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="default: chosen from the GPU's memory")
-    parser.add_argument("--keep", type=int, default=2, help="newest checkpoints to keep")
-    parser.add_argument("--f0-method", choices=F0_METHODS, default="dio")
-    parser.add_argument("--no-resume", action="store_true",
-                        help="refuse to continue an existing run instead of resuming it")
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """Train and print where the model is."""
-    result = train(args.dataset, args.out, speaker=args.speaker, steps=args.steps,
-                   resume=not args.no_resume, batch_size=args.batch_size, keep=args.keep,
-                   f0_method=args.f0_method)
-    print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
-                      "config": str(result.config_path), "steps": result.steps,
-                      "epochs": result.epochs, "batch_size": result.batch_size,
-                      "seconds": round(result.seconds, 1)}, indent=1))
-    return 0
-
-
-def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``voicelab convert INPUT --model RUN --out OUT.wav``."""
-    parser.add_argument("input", help="audio file to convert")
-    parser.add_argument("--model", required=True,
-                        help="run folder, or a folder with config.json and G_*.pth")
-    parser.add_argument("--speaker", default=None, help="default: the model's first speaker")
-    parser.add_argument("--out", required=True, help="output audio file (.wav, .flac, .ogg)")
-    parser.add_argument("--transpose", type=int, default=0, help="pitch shift in semitones")
-    parser.add_argument("--f0-method", choices=F0_METHODS, default="dio")
-
-
-def run_convert(args: argparse.Namespace) -> int:
-    """Convert one file and say where the result is."""
-    y, sr = convert(args.input, args.model, speaker=args.speaker, transpose=args.transpose,
-                    f0_method=args.f0_method, out=args.out)
-    print(f"wrote {args.out} ({len(y) / sr:.2f} s at {sr} Hz)")
-    return 0
