@@ -184,6 +184,54 @@ def test_so_vits_svc_fork_keep_ckpts_works_too(tmp_path):
         "D_0.pth", "D_3.pth", "D_4.pth", "G_0.pth", "G_3.pth", "G_4.pth"]
 
 
+def _save_checkpoints(folder, numbers):
+    """Small but real checkpoints, written as so-vits-svc-fork writes them (torch.save of a dict)."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in numbers:
+        for kind in "GD":
+            torch.save({"model": {"w": torch.full((64,), float(n))}, "iteration": n,
+                        "optimizer": None, "learning_rate": 1e-4}, folder / f"{kind}_{n}.pth")
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+def test_a_cut_short_checkpoint_is_set_aside_not_deleted(tmp_path):
+    _save_checkpoints(tmp_path, [0, 5, 10])
+    assert svc.set_aside_damaged(tmp_path) == []          # control: whole pairs stay where they are
+    g10 = tmp_path / "G_10.pth"
+    data = g10.read_bytes()
+    g10.write_bytes(data[: len(data) // 2])               # a save cut short
+    moved = svc.set_aside_damaged(tmp_path)
+    assert [p.name for p in moved] == ["G_10.pth", "D_10.pth"]
+    assert _names(tmp_path) == ["D_0.pth", "D_5.pth", "G_0.pth", "G_5.pth"]
+    assert (tmp_path / "set-aside" / "G_10.pth").read_bytes() == data[: len(data) // 2]
+    assert svc.latest_checkpoint(tmp_path).name == "G_5.pth"
+
+
+def test_a_step_missing_its_discriminator_or_with_a_bad_crc_is_set_aside(tmp_path):
+    _save_checkpoints(tmp_path, [0, 5, 10, 15])
+    (tmp_path / "D_15.pth").unlink()                      # killed between the G and the D save
+    d10 = tmp_path / "D_10.pth"
+    data = bytearray(d10.read_bytes())
+    i = data.index(np.full(64, 10.0, np.float32).tobytes())
+    data[i + 3] ^= 0xFF                                   # one flipped byte inside the weights
+    d10.write_bytes(bytes(data))
+    moved = svc.set_aside_damaged(tmp_path)
+    assert sorted(p.name for p in moved) == ["D_10.pth", "G_10.pth", "G_15.pth"]
+    assert svc.latest_checkpoint(tmp_path).name == "G_5.pth"
+    _save_checkpoints(tmp_path, [20])                     # a later recovery keeps both copies
+    (tmp_path / "D_20.pth").unlink()
+    moved = svc.set_aside_damaged(tmp_path)
+    assert [p.name for p in moved] == ["G_20.pth"]
+    _save_checkpoints(tmp_path, [20])
+    (tmp_path / "D_20.pth").unlink()
+    assert [p.name for p in svc.set_aside_damaged(tmp_path)] == ["G_20.1.pth"]
+
+
 def test_train_refuses_to_overwrite_without_resume(tmp_path):
     _touch_checkpoints(tmp_path / "run" / "logs" / "44k", [0, 5])
     with pytest.raises(svc.TrainError, match="resume"):

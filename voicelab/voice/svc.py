@@ -40,13 +40,16 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..core import files, hub, runtime
-from ..core.errors import DatasetError, MissingFileError, ModelFileError, TrainError, UnknownSpeakerError
+from ..core.errors import (
+    CheckpointWarning, DatasetError, MissingFileError, ModelFileError, TrainError, UnknownSpeakerError,
+)
 from .dataset import check_trainable   # the data set rules (notebook 08)
 from ..core.torchutil import seeded
 
@@ -54,7 +57,7 @@ __all__ = [
     "TrainResult", "TrainError", "DatasetError", "CONTENTVEC", "PRETRAINED_G", "PRETRAINED_D",
     "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
-    "checkpoints", "latest_checkpoint", "prune_checkpoints", "read_losses", "train_cluster",
+    "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "read_losses", "train_cluster",
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
     "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
     "using_contentvec",
@@ -356,6 +359,55 @@ def latest_checkpoint(folder, kind: str = "G") -> Path | None:
     return found[-1] if found else None
 
 
+def _readable(path: Path) -> bool:
+    """True when ``path`` is a whole torch checkpoint: a zip file whose every member checks out.
+
+    A save cut short (a kill or a Colab disconnect while the file is written) leaves a file
+    without the zip's closing directory, or with a member whose CRC fails.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+        return False
+
+
+SET_ASIDE = "set-aside"
+
+
+def set_aside_damaged(folder) -> list[Path]:
+    """Move the newest checkpoints that cannot be resumed from into ``folder/set-aside/``.
+
+    Introduced in notebook 09. so-vits-svc-fork resumes from the newest ``G_N.pth`` and the
+    newest ``D_N.pth``; if either was cut short it stops with "Failed to load checkpoint". This
+    walks down from the newest step: a step whose G_ and D_ are both present and readable is
+    kept and ends the walk; a step with a damaged or missing half is moved (never deleted) to
+    ``set-aside/``, so training resumes from the newest whole pair. Returns the moved files'
+    new paths. ``G_0.pth``/``D_0.pth`` (the pretrained start) are checked like any other.
+    """
+    folder = Path(folder)
+    steps = sorted({int(m.group(2)) for p in folder.iterdir() if (m := _CKPT.fullmatch(p.name))},
+                   reverse=True) if folder.is_dir() else []
+    moved = []
+    for n in steps:
+        pair = [folder / f"{kind}_{n}.pth" for kind in ("G", "D")]
+        if all(p.is_file() and _readable(p) for p in pair):
+            break
+        aside = folder / SET_ASIDE
+        aside.mkdir(exist_ok=True)
+        for p in pair:
+            if p.exists():
+                dest = aside / p.name
+                k = 1
+                while dest.exists():   # an earlier recovery set aside the same name
+                    dest, k = aside / f"{p.stem}.{k}{p.suffix}", k + 1
+                p.rename(dest)
+                moved.append(dest)
+    return moved
+
+
 def prune_checkpoints(folder, keep: int = 2) -> list[Path]:
     """Delete all but the newest ``keep`` G_ and D_ checkpoints; return what was deleted.
 
@@ -405,6 +457,7 @@ class TrainResult:
     batch_size: int = 0
     steps_per_epoch: int = 0
     log_dir: Path | None = None
+    set_aside: list[Path] = field(default_factory=list)   #: damaged checkpoints moved aside
 
 
 def _progress_callback(total: int, done: int):
@@ -472,6 +525,12 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     _write_json(config_path, config)
 
     model_dir.mkdir(parents=True, exist_ok=True)
+    set_aside = set_aside_damaged(model_dir)
+    if set_aside:
+        resumed = latest_checkpoint(model_dir, "G")
+        warnings.warn(f"{', '.join(p.name for p in set_aside)} could not be read (cut short?): moved "
+                      f"to {set_aside[0].parent}; training resumes from "
+                      f"{resumed.name if resumed else 'the start'}.", CheckpointWarning, stacklevel=2)
     if not quick:
         _place_pretrained(model_dir)
     latest = latest_checkpoint(model_dir, "G")
@@ -499,7 +558,8 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     latest = latest_checkpoint(model_dir, "G")
     total = int(_CKPT.fullmatch(latest.name).group(2)) * spe if latest else 0
     return TrainResult(run_dir, config_path, latest, total, time.perf_counter() - start,
-                       epochs=epochs, batch_size=batch_size, steps_per_epoch=spe, log_dir=log_dir)
+                       epochs=epochs, batch_size=batch_size, steps_per_epoch=spe, log_dir=log_dir,
+                       set_aside=set_aside)
 
 
 def run_folder(speaker: str) -> Path:
