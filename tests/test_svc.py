@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -318,6 +319,36 @@ def test_find_model_prefers_the_newest_generator(tmp_path):
     assert ckpt.name == "G_100.pth" and config.name == "config.json"
 
 
+def test_weights_that_do_not_fit_their_config_are_refused_unless_asked(tmp_path):
+    import torch
+
+    model = _tiny_model(tmp_path / "m")
+    y, sr = _tone(0.3)
+    assert svc.convert(y, model, sr=sr)[1] == 44100                      # control: it fits
+    ckpt = torch.load(model / "G_3.pth", weights_only=True)
+    key = next(k for k in ckpt["model"] if k.startswith("emb_g"))
+    ckpt["model"][key] = torch.zeros(7, 3)                                # another model's layer
+    ckpt["model"]["extra.weight"] = torch.zeros(2)
+    torch.save(ckpt, model / "G_3.pth")
+    with pytest.raises(svc.ModelFileError, match=r"G_3.pth does not fit.*2 problems.*allow_mismatch=True"):
+        svc.convert(y, model, sr=sr)
+    assert svc.convert(y, model, sr=sr, allow_mismatch=True)[1] == 44100
+
+
+def test_a_run_with_only_the_pretrained_base_is_refused_unless_asked(tmp_path):
+    run = tmp_path / "run"
+    base = _tiny_model(svc.run_layout(run).model, name="G_0.pth")   # training never saved a step
+    with pytest.raises(svc.ModelFileError, match="only G_0.pth, the pretrained base.*allow_base=True"):
+        svc.find_model(run)
+    y, sr = _tone(0.2)
+    with pytest.raises(svc.ModelFileError, match="Train first"):
+        svc.convert(y, run, sr=sr)
+    assert svc.find_model(run, allow_base=True)[0].name == "G_0.pth"
+    assert svc.find_model(base / "G_0.pth")[0].name == "G_0.pth"              # asked for by name
+    (base / "G_6.pth").write_bytes((base / "G_0.pth").read_bytes())          # a trained step
+    assert svc.find_model(run)[0].name == "G_6.pth"                          # control
+
+
 class Evil:
     def __reduce__(self):
         return (os.system, ("echo pwned",))
@@ -397,7 +428,7 @@ def test_cli_train_reports_a_bad_dataset(tmp_path, capsys):
 # ---------------------------------------------------------------------------- end to end
 
 
-@pytest.mark.slow  # ~45 s on 2 cores: the whole QUICK chain, twice (train, then resume)
+@pytest.mark.slow  # ~60 s on 2 cores: the whole QUICK chain, three times (train, resume twice)
 def test_quick_chain_trains_resumes_prunes_and_converts(tmp_path, capsys):
     from voicelab import audio
     from voicelab.data import speech as speech_data
@@ -423,6 +454,34 @@ def test_quick_chain_trains_resumes_prunes_and_converts(tmp_path, capsys):
     steps, values = losses["loss/g/total"]
     assert len(steps) == 6 and np.isfinite(values).all()
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (speech / "slt").iterdir()) == before
+
+    # a new machine: the data set folder is gone (it was on the old VM's disk), only the run
+    # folder is left (on Drive). Training resumes from the run's own copy of the clips, without
+    # running pre-resample or pre-hubert again.
+    features = sorted((p.name, p.stat().st_mtime_ns) for p in (run / "dataset" / "44k" / "slt").iterdir())
+    shutil.move(str(speech), str(tmp_path / "old-vm"))
+    result = svc.train(speech, run, speaker="slt", steps=7, keep=1)
+    assert result.model_path.name == "G_7.pth"
+    assert sorted((p.name, p.stat().st_mtime_ns)
+                  for p in (run / "dataset" / "44k" / "slt").iterdir()) == features
+    shutil.move(str(tmp_path / "old-vm"), str(speech))
+    for clip in (speech / "slt").iterdir():     # the same clips re-made: new dates, same content
+        os.utime(clip, None)
+    svc.prepare(speech, run, "slt")
+    assert sorted((p.name, p.stat().st_mtime_ns)
+                  for p in (run / "dataset" / "44k" / "slt").iterdir()) == features
+
+    # a checkpoint that does not fit the config (another model's file) stops training, saying so
+    import torch
+
+    newest = run / "logs" / "44k" / "G_7.pth"
+    original = newest.read_bytes()
+    ckpt = torch.load(newest, weights_only=True)
+    ckpt["model"]["extra.weight"] = torch.zeros(2)
+    torch.save(ckpt, newest)
+    with pytest.raises(svc.TrainError, match="do not fit the model.*allow_mismatch=True"):
+        svc.train(speech, run, speaker="slt", steps=8, keep=1)
+    newest.write_bytes(original)
 
     out = tmp_path / "converted.wav"
     assert cli.main(["convert", str(speech / "slt" / "slt_000.wav"), "--model", str(run),
