@@ -725,7 +725,7 @@ _MODEL_CACHE: dict = {}
 
 def misfit(state: dict, model) -> list[str]:
     """How the weights ``state`` fail to fit ``model`` (a torch module): missing keys, unexpected
-    keys, shapes that differ. Empty when every tensor fits. Introduced in notebook 10.
+    keys, shapes that differ. Empty when every tensor fits. :func:`convert` checks with it.
 
     so-vits-svc-fork loads what fits and only warns about the rest, which then keeps its random
     initial values: a model that does not match its config would train or convert from noise.
