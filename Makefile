@@ -10,7 +10,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0
 THREADS := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=$${MKL_NUM_THREADS:-1}
 
-.PHONY: setup system browser lab run test test-jobs test-unit test-guard test-voice test-rest unit test-numeric colab notebooks clean
+.PHONY: setup system browser disk lab run test test-jobs test-unit test-guard test-voice test-rest unit test-numeric colab notebooks clean
 
 setup: system $(STAMP)
 
@@ -73,7 +73,21 @@ NOTEBOOKS_REST  := $(filter-out $(NOTEBOOKS_VOICE),$(NOTEBOOKS))
 NBVAL := $(QUICK_ENV) $(THREADS) $(BIN)/python -m pytest -q -p no:cacheprovider --nbval \
          --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-test: system browser
+# Room on disk before anything is installed: .venv takes 6.4 GB (torch's CUDA build), .venv-colab
+# 7.3 GB, the voicelab and pip caches about 1.5 GB, pip's unpacking a few more (measured on a fresh
+# clone, README "Testing"). A full disk otherwise fails in the middle of a pip install.
+DISK_GB_VENV  := 9
+DISK_GB_COLAB := 9
+disk:
+	@need=0; [ -x $(BIN)/python ] || need=$$((need + $(DISK_GB_VENV))); \
+	[ -n "$(PYTHON_COLAB)" ] && [ ! -x $(COLAB_BIN)/python ] && need=$$((need + $(DISK_GB_COLAB))); \
+	free=$$(df -Pk . | awk 'NR == 2 {print int($$4 / 1048576)}'); \
+	if [ "$$free" -lt "$$need" ]; then \
+	  echo "make test needs about $$need GB free in $(CURDIR) for its Python environments; $$free GB" \
+	       "are free. Free some space (or remove old .venv folders) and run it again."; exit 1; \
+	fi
+
+test: system browser disk
 	@$(MAKE) --no-print-directory -j3 --keep-going --output-sync=target test-jobs
 
 # In the order they start: the Colab venv builds while .venv does, then the longest jobs first.

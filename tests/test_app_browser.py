@@ -32,7 +32,8 @@ def test_space_app_converts_an_upload_in_a_headless_browser(tiny_run, tmp_path):
 
     run = shutil.copytree(tiny_run, tmp_path / "run")
     folder = share.export_space(run, tmp_path / "space", n_reference=2,
-                                consent="Offline flite voice slt, free to use for this test.")
+                                consent="Offline flite voice slt, free to use for this test.",
+                                consent_confirmed=True)
     shutil.rmtree(run)                      # the app must work from the exported folder alone
     # app.py's own app, without the MOS predictor to keep the test short (test_share runs app.py)
     demo = app.build_app(folder, speaker="slt", with_mos=False)

@@ -530,9 +530,14 @@ def test_record_on_colab_decodes_what_the_browser_sends(tmp_path, monkeypatch):
 
     _fake_colab(monkeypatch, eval_js=eval_js)
     y, sr = audio.record(1.0, sr=16000)
-    assert "getUserMedia" in scripts[0] and "1000" in scripts[0]
+    assert "getUserMedia" in scripts[0] and "1000" in scripts[0] and "Stop" in scripts[0]
+    for processing in ("echoCancellation", "noiseSuppression", "autoGainControl"):
+        assert f"{processing}: false" in scripts[0]     # the voice as the microphone heard it
     assert sr == 16000 and y.ndim == 1 and abs(audio.duration(y, sr) - 1.0) < 0.1
     assert abs(dominant_hz(y, sr) - 440) < 3
+    y, sr = audio.record(1.0, out=tmp_path / "takes" / "take 1.wav")   # saved at once, 44.1 kHz
+    saved, saved_sr = audio.load(tmp_path / "takes" / "take 1.wav")
+    assert sr == saved_sr == 44100 and np.allclose(saved, y, atol=1e-4)
 
 
 def test_upload_on_colab_saves_the_picked_files(tmp_path, monkeypatch):

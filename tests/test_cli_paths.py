@@ -62,7 +62,7 @@ def test_readme_convert_example_with_relative_paths(work, tiny_run):
     assert sorted(p.name for p in work.iterdir()) == ["in put.wav", "out.wav", "run"]
 
 
-@pytest.mark.slow  # ~90 s on 2 cores: four processes, pre-hubert and one training step
+@pytest.mark.slow  # 2-4 min on 2 cores: six processes, pre-hubert and three short trainings
 def test_prep_train_convert_score_with_relative_paths_and_spaces(work):
     # its own folder: the shared cache's speech/ is what other tests count clips in
     corpus = speech_data.make_speech(["slt"], n_sentences=7, out_dir=work.parent / "corpus")
@@ -83,6 +83,23 @@ def test_prep_train_convert_score_with_relative_paths_and_spaces(work):
     result = json.loads(proc.stdout)
     assert result["epochs"] == 1 and result["steps"] >= 1 and Path(result["model"]).is_file()
     assert Path(result["model"]).parent == work / "my run" / "logs" / "44k"
+
+    # a second epoch, then its checkpoint pair cut short (a kill or disconnect while saving):
+    # the next `voicelab train` sets the pair aside in one line and resumes from the older one
+    spe = result["steps"]
+    model_dir = work / "my run" / "logs" / "44k"
+    voicelab("train", "data set", "--speaker", "slt", "--out", "my run", "--steps", str(2 * spe),
+             cwd=work)
+    for kind in "GD":
+        newest = model_dir / f"{kind}_2.pth"
+        newest.write_bytes(newest.read_bytes()[:1000])
+    proc = voicelab("train", "data set", "--speaker", "slt", "--out", "my run",
+                    "--steps", str(3 * spe), cwd=work)
+    resumed = json.loads(proc.stdout)
+    assert [Path(p).name for p in resumed["set_aside"]] == ["G_2.pth", "D_2.pth"]
+    assert "could not be read" in proc.stderr and "resumes from G_1.pth" in proc.stderr
+    assert "Traceback" not in proc.stderr and Path(resumed["model"]).name == "G_3.pth"
+    assert sorted(p.name for p in (model_dir / "set-aside").iterdir()) == ["D_2.pth", "G_2.pth"]
 
     voicelab("convert", "raw takes/take 0.wav", "--model", "my run",
              "--out", "out put/take 0.wav", cwd=work)

@@ -29,7 +29,7 @@ def exported(tiny_run, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VOICELAB_QUICK", "1")
         return share.export_space(tiny_run, tmp_path_factory.mktemp("space") / "slt", consent=CONSENT,
-                                  card=card, n_reference=2)
+                                  consent_confirmed=True, card=card, n_reference=2)
 
 
 def test_export_writes_a_space_folder(exported, tiny_run):
@@ -57,7 +57,7 @@ def test_model_card_has_space_metadata_consent_licence_and_score_card(exported):
         assert line in front
     for section in ("## Data", "## Consent", "## Licence", "## Score card", "## Use and misuse"):
         assert section in text
-    assert CONSENT in text and "QUICK-mode demonstration" in text
+    assert f"Speaker `slt`: {CONSENT}" in text and "QUICK-mode demonstration" in text
     assert "| similarity to target | 0.61 |" in text and "3 clips" in text
     assert hub.sha256sum(exported / "model.safetensors") in text
 
@@ -66,18 +66,38 @@ def test_export_refuses_what_it_cannot_share(tiny_run, tmp_path):
     with pytest.raises(share.ShareError, match="too short"):
         share.export_space(tiny_run, tmp_path / "a", consent="ok")
     with pytest.raises(share.ShareError, match="cc-by-nc-4.0"):
-        share.export_space(tiny_run, tmp_path / "b", consent=CONSENT, licence="all-rights-mine")
+        share.export_space(tiny_run, tmp_path / "b", consent=CONSENT, consent_confirmed=True,
+                           licence="all-rights-mine")
     with pytest.raises(UnknownSpeakerError, match="Speaker 'rms' is not in .*config.json; it has: slt.$"):
-        share.export_space(tiny_run, tmp_path / "c", consent=CONSENT, speaker="rms")
+        share.export_space(tiny_run, tmp_path / "c", consent=CONSENT, consent_confirmed=True,
+                           speaker="rms")
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "keep.txt").write_text("mine")
     with pytest.raises(share.ShareError, match="not empty"):
-        share.export_space(tiny_run, tmp_path / "d", consent=CONSENT)
+        share.export_space(tiny_run, tmp_path / "d", consent=CONSENT, consent_confirmed=True)
+
+
+def test_consent_needs_a_statement_of_its_own_and_a_confirmation(tiny_run, tmp_path, exported):
+    with pytest.raises(share.ShareError, match="placeholder"):     # long enough, but not a statement
+        share.export_space(tiny_run, tmp_path / "a", consent=share.CONSENT_PLACEHOLDER,
+                           consent_confirmed=True)
+    with pytest.raises(share.ShareError, match="consent_confirmed=True.*'slt'"):
+        share.export_space(tiny_run, tmp_path / "b", consent=CONSENT)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    # a folder whose voicelab.json lacks the confirmation (an older export, or edited) is refused
+    folder = shutil.copytree(exported, tmp_path / "old")
+    info = json.loads((folder / "voicelab.json").read_text())
+    assert info["consent_confirmed"] is True and info["consent_speaker"] == "slt"
+    del info["consent_confirmed"]
+    (folder / "voicelab.json").write_text(json.dumps(info))
+    with pytest.raises(share.ShareError, match="no confirmed consent for speaker 'slt'"):
+        share.check_space(folder)
 
 
 def test_exported_folder_converts_with_nothing_but_its_own_files(tiny_run, tmp_path):
     run = shutil.copytree(tiny_run, tmp_path / "run")
-    folder = share.export_space(run, tmp_path / "export", consent=CONSENT, n_reference=1)
+    folder = share.export_space(run, tmp_path / "export", consent=CONSENT, consent_confirmed=True,
+                                n_reference=1)
     moved = shutil.move(str(folder), tmp_path / "elsewhere")
     shutil.rmtree(run)                               # the training run is gone
     src = speech.example("rms", 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -184,6 +185,54 @@ def test_so_vits_svc_fork_keep_ckpts_works_too(tmp_path):
         "D_0.pth", "D_3.pth", "D_4.pth", "G_0.pth", "G_3.pth", "G_4.pth"]
 
 
+def _save_checkpoints(folder, numbers):
+    """Small but real checkpoints, written as so-vits-svc-fork writes them (torch.save of a dict)."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in numbers:
+        for kind in "GD":
+            torch.save({"model": {"w": torch.full((64,), float(n))}, "iteration": n,
+                        "optimizer": None, "learning_rate": 1e-4}, folder / f"{kind}_{n}.pth")
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+def test_a_cut_short_checkpoint_is_set_aside_not_deleted(tmp_path):
+    _save_checkpoints(tmp_path, [0, 5, 10])
+    assert svc.set_aside_damaged(tmp_path) == []          # control: whole pairs stay where they are
+    g10 = tmp_path / "G_10.pth"
+    data = g10.read_bytes()
+    g10.write_bytes(data[: len(data) // 2])               # a save cut short
+    moved = svc.set_aside_damaged(tmp_path)
+    assert [p.name for p in moved] == ["G_10.pth", "D_10.pth"]
+    assert _names(tmp_path) == ["D_0.pth", "D_5.pth", "G_0.pth", "G_5.pth"]
+    assert (tmp_path / "set-aside" / "G_10.pth").read_bytes() == data[: len(data) // 2]
+    assert svc.latest_checkpoint(tmp_path).name == "G_5.pth"
+
+
+def test_a_step_missing_its_discriminator_or_with_a_bad_crc_is_set_aside(tmp_path):
+    _save_checkpoints(tmp_path, [0, 5, 10, 15])
+    (tmp_path / "D_15.pth").unlink()                      # killed between the G and the D save
+    d10 = tmp_path / "D_10.pth"
+    data = bytearray(d10.read_bytes())
+    i = data.index(np.full(64, 10.0, np.float32).tobytes())
+    data[i + 3] ^= 0xFF                                   # one flipped byte inside the weights
+    d10.write_bytes(bytes(data))
+    moved = svc.set_aside_damaged(tmp_path)
+    assert sorted(p.name for p in moved) == ["D_10.pth", "G_10.pth", "G_15.pth"]
+    assert svc.latest_checkpoint(tmp_path).name == "G_5.pth"
+    _save_checkpoints(tmp_path, [20])                     # a later recovery keeps both copies
+    (tmp_path / "D_20.pth").unlink()
+    moved = svc.set_aside_damaged(tmp_path)
+    assert [p.name for p in moved] == ["G_20.pth"]
+    _save_checkpoints(tmp_path, [20])
+    (tmp_path / "D_20.pth").unlink()
+    assert [p.name for p in svc.set_aside_damaged(tmp_path)] == ["G_20.1.pth"]
+
+
 def test_train_refuses_to_overwrite_without_resume(tmp_path):
     _touch_checkpoints(tmp_path / "run" / "logs" / "44k", [0, 5])
     with pytest.raises(svc.TrainError, match="resume"):
@@ -270,6 +319,36 @@ def test_find_model_prefers_the_newest_generator(tmp_path):
     assert ckpt.name == "G_100.pth" and config.name == "config.json"
 
 
+def test_weights_that_do_not_fit_their_config_are_refused_unless_asked(tmp_path):
+    import torch
+
+    model = _tiny_model(tmp_path / "m")
+    y, sr = _tone(0.3)
+    assert svc.convert(y, model, sr=sr)[1] == 44100                      # control: it fits
+    ckpt = torch.load(model / "G_3.pth", weights_only=True)
+    key = next(k for k in ckpt["model"] if k.startswith("emb_g"))
+    ckpt["model"][key] = torch.zeros(7, 3)                                # another model's layer
+    ckpt["model"]["extra.weight"] = torch.zeros(2)
+    torch.save(ckpt, model / "G_3.pth")
+    with pytest.raises(svc.ModelFileError, match=r"G_3.pth does not fit.*2 problems.*allow_mismatch=True"):
+        svc.convert(y, model, sr=sr)
+    assert svc.convert(y, model, sr=sr, allow_mismatch=True)[1] == 44100
+
+
+def test_a_run_with_only_the_pretrained_base_is_refused_unless_asked(tmp_path):
+    run = tmp_path / "run"
+    base = _tiny_model(svc.run_layout(run).model, name="G_0.pth")   # training never saved a step
+    with pytest.raises(svc.ModelFileError, match="only G_0.pth, the pretrained base.*allow_base=True"):
+        svc.find_model(run)
+    y, sr = _tone(0.2)
+    with pytest.raises(svc.ModelFileError, match="Train first"):
+        svc.convert(y, run, sr=sr)
+    assert svc.find_model(run, allow_base=True)[0].name == "G_0.pth"
+    assert svc.find_model(base / "G_0.pth")[0].name == "G_0.pth"              # asked for by name
+    (base / "G_6.pth").write_bytes((base / "G_0.pth").read_bytes())          # a trained step
+    assert svc.find_model(run)[0].name == "G_6.pth"                          # control
+
+
 class Evil:
     def __reduce__(self):
         return (os.system, ("echo pwned",))
@@ -349,7 +428,7 @@ def test_cli_train_reports_a_bad_dataset(tmp_path, capsys):
 # ---------------------------------------------------------------------------- end to end
 
 
-@pytest.mark.slow  # ~45 s on 2 cores: the whole QUICK chain, twice (train, then resume)
+@pytest.mark.slow  # ~60 s on 2 cores: the whole QUICK chain, three times (train, resume twice)
 def test_quick_chain_trains_resumes_prunes_and_converts(tmp_path, capsys):
     from voicelab import audio
     from voicelab.data import speech as speech_data
@@ -375,6 +454,34 @@ def test_quick_chain_trains_resumes_prunes_and_converts(tmp_path, capsys):
     steps, values = losses["loss/g/total"]
     assert len(steps) == 6 and np.isfinite(values).all()
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (speech / "slt").iterdir()) == before
+
+    # a new machine: the data set folder is gone (it was on the old VM's disk), only the run
+    # folder is left (on Drive). Training resumes from the run's own copy of the clips, without
+    # running pre-resample or pre-hubert again.
+    features = sorted((p.name, p.stat().st_mtime_ns) for p in (run / "dataset" / "44k" / "slt").iterdir())
+    shutil.move(str(speech), str(tmp_path / "old-vm"))
+    result = svc.train(speech, run, speaker="slt", steps=7, keep=1)
+    assert result.model_path.name == "G_7.pth"
+    assert sorted((p.name, p.stat().st_mtime_ns)
+                  for p in (run / "dataset" / "44k" / "slt").iterdir()) == features
+    shutil.move(str(tmp_path / "old-vm"), str(speech))
+    for clip in (speech / "slt").iterdir():     # the same clips re-made: new dates, same content
+        os.utime(clip, None)
+    svc.prepare(speech, run, "slt")
+    assert sorted((p.name, p.stat().st_mtime_ns)
+                  for p in (run / "dataset" / "44k" / "slt").iterdir()) == features
+
+    # a checkpoint that does not fit the config (another model's file) stops training, saying so
+    import torch
+
+    newest = run / "logs" / "44k" / "G_7.pth"
+    original = newest.read_bytes()
+    ckpt = torch.load(newest, weights_only=True)
+    ckpt["model"]["extra.weight"] = torch.zeros(2)
+    torch.save(ckpt, newest)
+    with pytest.raises(svc.TrainError, match="do not fit the model.*allow_mismatch=True"):
+        svc.train(speech, run, speaker="slt", steps=8, keep=1)
+    newest.write_bytes(original)
 
     out = tmp_path / "converted.wav"
     assert cli.main(["convert", str(speech / "slt" / "slt_000.wav"), "--model", str(run),

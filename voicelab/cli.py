@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 #: verb -> one-line help. Each verb has add_<verb>_arguments and run_<verb> below.
@@ -92,6 +93,10 @@ def run_prep(args: argparse.Namespace) -> int:
     return 0 if report.rule("trainable")["met"] else 1
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"voicelab: {message}", file=sys.stderr)
+
+
 def _f0_methods() -> tuple[str, ...]:
     from .voice.svc import F0_METHODS
 
@@ -114,16 +119,20 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train and print where the model is."""
-    from .voice.svc import train
+    """Train and print where the model is (a checkpoint set aside is said in one line)."""
+    from .voice.svc import CheckpointWarning, train
 
-    result = train(args.dataset, args.out, speaker=args.speaker, steps=args.steps,
-                   resume=not args.no_resume, batch_size=args.batch_size, keep=args.keep,
-                   f0_method=args.f0_method)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", CheckpointWarning)
+        warnings.showwarning = _one_line_warning
+        result = train(args.dataset, args.out, speaker=args.speaker, steps=args.steps,
+                       resume=not args.no_resume, batch_size=args.batch_size, keep=args.keep,
+                       f0_method=args.f0_method)
     print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
                       "config": str(result.config_path), "steps": result.steps,
                       "epochs": result.epochs, "batch_size": result.batch_size,
-                      "seconds": round(result.seconds, 1)}, indent=1))
+                      "seconds": round(result.seconds, 1),
+                      "set_aside": [str(p) for p in result.set_aside]}, indent=1))
     return 0
 
 

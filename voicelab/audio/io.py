@@ -506,20 +506,28 @@ def plot_waveform(y, sr: int, ax=None, title: str | None = None):
 
 _RECORD_JS = """
 (async () => {
-  const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+  // the microphone as it is: the browser's echo cancellation, noise suppression and automatic
+  // gain change a voice in ways a voice model then learns
+  const stream = await navigator.mediaDevices.getUserMedia({audio: {
+    echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1}});
   const rec = new MediaRecorder(stream);
   const chunks = [];
   rec.ondataavailable = (e) => chunks.push(e.data);
   const stopped = new Promise((resolve) => { rec.onstop = resolve; });
-  const note = document.createElement("p");
-  note.textContent = "Recording for %(seconds).1f s: speak now.";
-  document.body.appendChild(note);
+  const box = document.createElement("div");
+  const note = document.createElement("span");
+  note.textContent = "Recording (at most %(seconds).0f s): speak now, then press Stop. ";
+  const stop = document.createElement("button");
+  stop.textContent = "Stop";
+  stop.onclick = () => { if (rec.state === "recording") rec.stop(); };
+  box.appendChild(note);
+  box.appendChild(stop);
+  document.body.appendChild(box);
   rec.start();
-  await new Promise((resolve) => setTimeout(resolve, %(ms)d));
-  rec.stop();
+  setTimeout(() => { if (rec.state === "recording") rec.stop(); }, %(ms)d);
   await stopped;
   stream.getTracks().forEach((t) => t.stop());
-  note.remove();
+  box.remove();
   const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {
@@ -530,12 +538,16 @@ _RECORD_JS = """
 """
 
 
-def record(seconds: float = 5.0, sr: int = 16000) -> tuple[np.ndarray, int]:
-    """Record ``seconds`` s from the browser's microphone on Colab; return mono ``(y, sr)``.
+def record(seconds: float = 120.0, sr: int = 44100, *, out=None) -> tuple[np.ndarray, int]:
+    """Record from the browser's microphone on Colab until Stop is pressed; return mono ``(y, sr)``.
 
-    Introduced in notebook 00. The browser asks for microphone permission the first time.
-    Outside Colab this raises RuntimeError: record with any app and load the file, or use
-    :func:`upload`.
+    Introduced in notebook 00; notebook 08 records a voice data set with it. ``seconds`` is the
+    longest take (it stops by itself then). The browser asks for microphone permission the
+    first time; its echo cancellation, noise suppression and automatic gain are switched off,
+    so the take is the voice as the microphone heard it. ``sr`` defaults to 44.1 kHz, the rate
+    so-vits-svc trains at. ``out`` also saves the take there at once (atomically), so a take
+    survives a disconnect. Outside Colab this raises RuntimeError: record with any app and load
+    the file, or use :func:`upload`.
     """
     if not is_colab():
         raise RuntimeError("record() works only in Google Colab (it records in the browser). "
@@ -549,7 +561,10 @@ def record(seconds: float = 5.0, sr: int = 16000) -> tuple[np.ndarray, int]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "recording.webm"           # Chrome: webm/opus; Safari: mp4; ffmpeg reads both
         path.write_bytes(base64.b64decode(encoded))
-        return load(path, sr=sr, mono=True)
+        y, sr = load(path, sr=sr, mono=True)
+    if out is not None:
+        save(out, y, sr)
+    return y, sr
 
 
 def upload(folder="uploads"):

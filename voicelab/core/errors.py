@@ -186,6 +186,10 @@ class TrainError(VoicelabError, RuntimeError):
     """Training cannot start or continue (existing checkpoints, nothing prepared, ...)."""
 
 
+class CheckpointWarning(UserWarning):
+    """Training set aside a checkpoint it could not read and resumed from an older one."""
+
+
 # ---------------------------------------------------------------------------- the dev book
 
 

@@ -28,7 +28,7 @@ from ..core.errors import HubOfflineError, MissingFileError, ShareError, Unknown
 from .disclosure import SYNTHETIC_TAG
 
 __all__ = [
-    "ShareError", "REPO_URL", "LICENCES", "export_space", "model_card", "check_space", "push_to_hub",
+    "ShareError", "REPO_URL", "LICENCES", "CONSENT_PLACEHOLDER", "export_space", "model_card", "check_space", "push_to_hub",
 ]
 
 #: Where a Space installs voicelab from (the same default as the notebooks' setup cell).
@@ -45,6 +45,8 @@ LICENCES = {
 _FILES = ("model.safetensors", "config.json", "voicelab.json", "README.md", "app.py",
           "requirements.txt")
 _MIN_CONSENT = 30   # characters: a name and a sentence, at least
+#: What notebook 11 shows in FULL mode until the student writes their own statement; never accepted.
+CONSENT_PLACEHOLDER = "WRITE HERE: whose voice this is, and that they agreed to this model being published."
 
 
 # ---------------------------------------------------------------------------- export
@@ -52,6 +54,10 @@ _MIN_CONSENT = 30   # characters: a name and a sentence, at least
 
 def _check_consent(consent: str) -> str:
     text = " ".join(str(consent or "").split())
+    if "WRITE HERE" in text.upper():
+        raise ShareError("consent= is still the placeholder text. Replace it with your own statement: "
+                         "whose voice this is and that they agreed to this model being trained and "
+                         "shared.")
     if len(text) < _MIN_CONSENT:
         raise ShareError(
             f"consent={consent!r} is too short to say anything. Write who the voice belongs to "
@@ -74,14 +80,17 @@ def _durations(clips) -> float:
     return float(sum(sf.info(str(c)).duration for c in clips))
 
 
-def export_space(run_dir, out_dir, *, consent: str, licence: str = "cc-by-nc-4.0",
+def export_space(run_dir, out_dir, *, consent: str, consent_confirmed: bool = False,
+                 licence: str = "cc-by-nc-4.0",
                  speaker: str | None = None, data_description: str | None = None, card=None,
                  title: str | None = None, index: bool = True, n_reference: int = 3,
                  overwrite: bool = False) -> Path:
     """Write a trained run as a Hugging Face-ready folder (model repo + Gradio Space); return it.
 
     Introduced in notebook 11. ``run_dir``: a run folder (notebook 09) or a model folder.
-    ``consent`` (required): whose voice it is and that they agreed. ``licence``: one of
+    ``consent`` (required): whose voice it is and that they agreed (:data:`CONSENT_PLACEHOLDER`
+    never passes); ``consent_confirmed=True`` is your confirmation that the person whose voice
+    ``speaker`` is agreed to it: without it nothing is exported. ``licence``: one of
     :data:`LICENCES`. ``card``: the :class:`voicelab.voice.metrics.ScoreCard` of a test
     conversion, shown in the model card. ``index``: also export the speaker's content
     features for retrieval. ``n_reference`` training clips go into ``reference/`` (0 to
@@ -98,6 +107,10 @@ def export_space(run_dir, out_dir, *, consent: str, licence: str = "cc-by-nc-4.0
     if speaker not in speakers:
         raise UnknownSpeakerError(f"Speaker {speaker!r} is not in {config_path}; it has: "
                                   f"{', '.join(speakers) or 'no speakers'}.")
+    if consent_confirmed is not True:
+        raise ShareError(f"export_space needs consent_confirmed=True: your confirmation that the person "
+                         f"whose voice '{speaker}' is agreed to this model being trained and shared, as "
+                         "the consent statement says. Nothing was exported.")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ShareError(f"{out_dir} is not empty; choose a new folder or pass overwrite=True.")
     final = out_dir
@@ -146,6 +159,8 @@ def export_space(run_dir, out_dir, *, consent: str, licence: str = "cc-by-nc-4.0
             "reference_clips": [f"reference/{c.name}" for c in refs],
             "licence": licence,
             "consent": consent,
+            "consent_speaker": speaker,
+            "consent_confirmed": True,
             "data": data_description,
             "score_card": card.to_dict() if card is not None else None,
         }
@@ -195,7 +210,8 @@ def model_card(info: dict, card=None) -> str:
         lines += [f"`index.safetensors` holds {info['index_frames']} content-feature frames of the "
                   "speaker for retrieval (the app's *index ratio*).", ""]
     lines += ["## Data", "", data, "",
-              "## Consent", "", info["consent"], "",
+              "## Consent", "", f"Speaker `{info['speaker']}`: {info['consent']}", "",
+              "The exporter confirmed that this person agreed (voicelab's `consent_confirmed=True`).", "",
               "## Licence", "",
               f"`{info['licence']}`: {LICENCES[info['licence']]}. The licence covers these files; it "
               "gives no right to the voice itself beyond what the consent above says.", "",
@@ -280,6 +296,9 @@ def check_space(folder) -> dict:
             raise ShareError(f"{path} changed since it was exported (SHA-256 differs); export again.")
     if len(" ".join(str(info.get("consent", "")).split())) < _MIN_CONSENT:
         raise ShareError(f"{folder}/voicelab.json has no consent statement; export again with consent=.")
+    if info.get("consent_confirmed") is not True or info.get("consent_speaker") != info.get("speaker"):
+        raise ShareError(f"{folder}/voicelab.json has no confirmed consent for speaker "
+                         f"{info.get('speaker')!r}; export again with consent_confirmed=True.")
     return info
 
 

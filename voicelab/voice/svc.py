@@ -40,13 +40,16 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..core import files, hub, runtime
-from ..core.errors import DatasetError, MissingFileError, ModelFileError, TrainError, UnknownSpeakerError
+from ..core.errors import (
+    CheckpointWarning, DatasetError, MissingFileError, ModelFileError, TrainError, UnknownSpeakerError,
+)
 from .dataset import check_trainable   # the data set rules (notebook 08)
 from ..core.torchutil import seeded
 
@@ -54,7 +57,7 @@ __all__ = [
     "TrainResult", "TrainError", "DatasetError", "CONTENTVEC", "PRETRAINED_G", "PRETRAINED_D",
     "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
-    "checkpoints", "latest_checkpoint", "prune_checkpoints", "read_losses", "train_cluster",
+    "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "misfit", "read_losses", "train_cluster",
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
     "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
     "using_contentvec",
@@ -254,7 +257,8 @@ def _write_json(path: Path, data: dict) -> Path:
 
 
 def _fingerprint(files: list[Path]) -> list[list]:
-    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    """Name, size and SHA-256 of each clip: the same clips re-made or copied (new mtimes) match."""
+    return [[p.name, p.stat().st_size, hub.sha256sum(p)] for p in files]
 
 
 @dataclass(frozen=True)
@@ -286,7 +290,10 @@ def prepare(dataset_dir, run_dir, speaker: str, *, f0_method: str = "dio",
     Introduced in notebook 09. The clips are copied into ``run_dir/dataset_raw/{speaker}``
     (the input folder is never modified), then so-vits-svc-fork's own functions run.
     ``quick`` (default: QUICK mode) writes the shrunk config of :func:`quick_config`.
-    A second call with the same clips reuses the prepared data (it only rewrites the config).
+    A second call with the same clips (by content: copies with new dates count as the same)
+    reuses the prepared data (it only rewrites the config). The run folder is self-contained:
+    when ``dataset_dir/speaker`` is gone (a new Colab machine, the run folder on Drive) the
+    run's own copy of the clips is used, so a resume needs nothing but the run folder.
     """
     from so_vits_svc_fork.preprocessing.preprocess_flist_config import preprocess_config
     from so_vits_svc_fork.preprocessing.preprocess_hubert_f0 import preprocess_hubert_f0
@@ -296,17 +303,20 @@ def prepare(dataset_dir, run_dir, speaker: str, *, f0_method: str = "dio",
         raise ValueError(f"f0_method={f0_method!r}; choose one of {', '.join(F0_METHODS)}.")
     quick = runtime.is_quick() if quick is None else quick
     dataset_dir, run_dir = Path(dataset_dir).absolute(), Path(run_dir).absolute()
-    clips = check_trainable(dataset_dir, speaker)   # refuses what cannot train, saying why
     paths = run_layout(run_dir)
+    own_copy = not (dataset_dir / speaker).is_dir() and (paths.raw / speaker).is_dir()
+    source = paths.raw if own_copy else dataset_dir
+    clips = check_trainable(source, speaker)   # refuses what cannot train, saying why
     stamp = {"speaker": speaker, "files": _fingerprint(clips), "f0_method": f0_method}
     done = paths.stamp.is_file() and _read_json(paths.stamp) == stamp
     if not done:
-        for folder in (paths.raw, paths.data, paths.lists):
+        for folder in (paths.data, paths.lists) if own_copy else (paths.raw, paths.data, paths.lists):
             shutil.rmtree(folder, ignore_errors=True)
-        raw = paths.raw / speaker
-        raw.mkdir(parents=True)
-        for p in clips:
-            shutil.copy2(p, raw / p.name)
+        if not own_copy:
+            raw = paths.raw / speaker
+            raw.mkdir(parents=True)
+            for p in clips:
+                shutil.copy2(p, raw / p.name)
         # `svc pre-resample`, with its CLI's silence settings; one job: on 2 cores the
         # default (all cores, separate processes) is about 6x slower.
         with runtime.quiet():
@@ -354,6 +364,55 @@ def latest_checkpoint(folder, kind: str = "G") -> Path | None:
     """The newest ``G_N.pth`` (largest N) in ``folder``, or None. Introduced in notebook 09."""
     found = checkpoints(folder, kind)
     return found[-1] if found else None
+
+
+def _readable(path: Path) -> bool:
+    """True when ``path`` is a whole torch checkpoint: a zip file whose every member checks out.
+
+    A save cut short (a kill or a Colab disconnect while the file is written) leaves a file
+    without the zip's closing directory, or with a member whose CRC fails.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+        return False
+
+
+SET_ASIDE = "set-aside"
+
+
+def set_aside_damaged(folder) -> list[Path]:
+    """Move the newest checkpoints that cannot be resumed from into ``folder/set-aside/``.
+
+    Introduced in notebook 09. so-vits-svc-fork resumes from the newest ``G_N.pth`` and the
+    newest ``D_N.pth``; if either was cut short it stops with "Failed to load checkpoint". This
+    walks down from the newest step: a step whose G_ and D_ are both present and readable is
+    kept and ends the walk; a step with a damaged or missing half is moved (never deleted) to
+    ``set-aside/``, so training resumes from the newest whole pair. Returns the moved files'
+    new paths. ``G_0.pth``/``D_0.pth`` (the pretrained start) are checked like any other.
+    """
+    folder = Path(folder)
+    steps = sorted({int(m.group(2)) for p in folder.iterdir() if (m := _CKPT.fullmatch(p.name))},
+                   reverse=True) if folder.is_dir() else []
+    moved = []
+    for n in steps:
+        pair = [folder / f"{kind}_{n}.pth" for kind in ("G", "D")]
+        if all(p.is_file() and _readable(p) for p in pair):
+            break
+        aside = folder / SET_ASIDE
+        aside.mkdir(exist_ok=True)
+        for p in pair:
+            if p.exists():
+                dest = aside / p.name
+                k = 1
+                while dest.exists():   # an earlier recovery set aside the same name
+                    dest, k = aside / f"{p.stem}.{k}{p.suffix}", k + 1
+                p.rename(dest)
+                moved.append(dest)
+    return moved
 
 
 def prune_checkpoints(folder, keep: int = 2) -> list[Path]:
@@ -405,6 +464,8 @@ class TrainResult:
     batch_size: int = 0
     steps_per_epoch: int = 0
     log_dir: Path | None = None
+    set_aside: list[Path] = field(default_factory=list)   #: damaged checkpoints moved aside
+    resumed_from: Path | None = None   #: the G_ checkpoint training continued from (None: the start)
 
 
 def _progress_callback(total: int, done: int):
@@ -431,7 +492,7 @@ def _progress_callback(total: int, done: int):
 
 def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resume: bool = True,
           batch_size: int | None = None, keep: int = 2, f0_method: str = "dio",
-          eval_interval: int | None = None) -> TrainResult:
+          eval_interval: int | None = None, allow_mismatch: bool = False) -> TrainResult:
     """Prepare (if needed) and train a so-vits-svc model until ``steps`` steps in total.
 
     Introduced in notebook 09. ``steps`` is the total target (default: 12 in QUICK mode,
@@ -439,7 +500,10 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     batch_size)``. With ``resume=True`` training continues from the newest checkpoint in
     ``run_dir/logs/44k``; ``resume=False`` refuses to overwrite an existing run.
     ``batch_size`` defaults to :func:`auto_batch_size`; ``keep`` newest G_/D_ pairs are kept.
-    Losses go to TensorBoard logs in ``run_dir/logs/44k/lightning_logs``.
+    Losses go to TensorBoard logs in ``run_dir/logs/44k/lightning_logs``. Checkpoints that do
+    not fit the model of the config (so-vits-svc-fork would train those layers from random
+    weights) stop it with TrainError unless ``allow_mismatch=True``; a newest checkpoint that
+    was cut short is set aside (see :func:`set_aside_damaged`).
     """
     import lightning.pytorch as pl
     from lightning.pytorch.loggers import TensorBoardLogger
@@ -472,9 +536,15 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     _write_json(config_path, config)
 
     model_dir.mkdir(parents=True, exist_ok=True)
+    set_aside = set_aside_damaged(model_dir)
+    if set_aside:
+        resumed = latest_checkpoint(model_dir, "G")
+        warnings.warn(f"{', '.join(p.name for p in set_aside)} could not be read (cut short?): moved "
+                      f"to {set_aside[0].parent}; training resumes from "
+                      f"{resumed.name if resumed else 'the start'}.", CheckpointWarning, stacklevel=2)
     if not quick:
         _place_pretrained(model_dir)
-    latest = latest_checkpoint(model_dir, "G")
+    latest = resumed_from = latest_checkpoint(model_dir, "G")
     done_epochs = int(_CKPT.fullmatch(latest.name).group(2)) if latest else 0
     log_dir = model_dir / "lightning_logs"
     if done_epochs < epochs:
@@ -482,7 +552,17 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
             hparams = svc_utils.get_backup_hparams(config_path, model_dir)  # copies config.json
             runtime.seed_everything(config["train"]["seed"])
             datamodule = VCDataModule(hparams)
-            model = VitsLightning(reset_optimizer=False, **hparams)
+            with warnings.catch_warnings(record=True) as caught:   # it loads G_ and D_ here
+                warnings.simplefilter("always")
+                model = VitsLightning(reset_optimizer=False, **hparams)
+            unfit = [str(w.message) for w in caught
+                     if str(w.message).startswith(("Keys not found", "Shape mismatch"))]
+            if unfit and not allow_mismatch:
+                raise TrainError(
+                    f"The checkpoints in {model_dir} ({latest.name if latest else 'G_0'} and its D_) "
+                    f"do not fit the model of {config_path}: {unfit[0][:300]}. Those layers would "
+                    "train from random weights. Start a new run folder (or use the config the "
+                    "checkpoints were made with), or pass allow_mismatch=True to train anyway.")
             precision = ("16-mixed" if hparams.train.fp16_run else
                          "bf16-mixed" if hparams.train.get("bf16_run", False) else 32)
             trainer = pl.Trainer(  # the settings of so-vits-svc-fork's train(), minus its device
@@ -499,7 +579,8 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     latest = latest_checkpoint(model_dir, "G")
     total = int(_CKPT.fullmatch(latest.name).group(2)) * spe if latest else 0
     return TrainResult(run_dir, config_path, latest, total, time.perf_counter() - start,
-                       epochs=epochs, batch_size=batch_size, steps_per_epoch=spe, log_dir=log_dir)
+                       epochs=epochs, batch_size=batch_size, steps_per_epoch=spe, log_dir=log_dir,
+                       set_aside=set_aside, resumed_from=resumed_from)
 
 
 def run_folder(speaker: str) -> Path:
@@ -604,13 +685,16 @@ def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1])
     return hub.fetch(asset)
 
 
-def find_model(model) -> tuple[Path, Path]:
+def find_model(model, *, allow_base: bool = False) -> tuple[Path, Path]:
     """``(G_*.pth, config.json)`` for a run folder, a model folder, or a G_*.pth file.
 
     Introduced in notebook 10. A run folder is searched in ``logs/44k`` first; a model
     folder (e.g. downloaded from the Hub, as in the tutorial) holds ``config.json`` and
     one or more ``G_*.pth``, of which the newest is used, or (a folder exported by
     :func:`voicelab.voice.share.export_space`, notebook 11) ``model.safetensors``.
+    A folder whose newest generator is ``G_0.pth`` holds only the pretrained multi-speaker
+    base that training starts from, not a trained voice: it is refused unless
+    ``allow_base=True`` (a ``G_0.pth`` file given by name is taken as asked).
     """
     model = Path(model)
     if model.is_file():
@@ -624,6 +708,11 @@ def find_model(model) -> tuple[Path, Path]:
         if ckpt is None and (folder / EXPORTED_WEIGHTS).is_file():
             ckpt = folder / EXPORTED_WEIGHTS
         if ckpt is not None and (folder / "config.json").is_file():
+            if ckpt.name == "G_0.pth" and not allow_base:
+                raise ModelFileError(
+                    f"{folder} holds only G_0.pth, the pretrained base that training starts from, not "
+                    "a trained voice (training has not saved a checkpoint yet). Train first (notebook "
+                    "09, voicelab train), or pass allow_base=True to hear the base model.")
             return ckpt, folder / "config.json"
     raise MissingFileError(
         f"No so-vits-svc model in {model}: expected config.json and G_*.pth (or "
@@ -634,8 +723,28 @@ def find_model(model) -> tuple[Path, Path]:
 _MODEL_CACHE: dict = {}
 
 
-def _load_svc(ckpt: Path, config: Path, device: str):
-    """so-vits-svc-fork's Svc, with G loaded through voicelab.core.hub.load_weights."""
+def misfit(state: dict, model) -> list[str]:
+    """How the weights ``state`` fail to fit ``model`` (a torch module): missing keys, unexpected
+    keys, shapes that differ. Empty when every tensor fits. :func:`convert` checks with it.
+
+    so-vits-svc-fork loads what fits and only warns about the rest, which then keeps its random
+    initial values: a model that does not match its config would train or convert from noise.
+    """
+    own = model.state_dict()
+    problems = [f"missing {k}" for k in own if k not in state]
+    problems += [f"unexpected {k}" for k in state if k not in own]
+    problems += [f"{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the model"
+                 for k, v in own.items() if k in state and hasattr(state[k], "shape")
+                 and tuple(state[k].shape) != tuple(v.shape)]
+    return problems
+
+
+def _load_svc(ckpt: Path, config: Path, device: str, allow_mismatch: bool = False):
+    """so-vits-svc-fork's Svc, with G loaded through voicelab.core.hub.load_weights.
+
+    Weights that do not fit the model built from ``config`` are refused (ModelFileError) unless
+    ``allow_mismatch``.
+    """
     from so_vits_svc_fork import utils as svc_utils
     from so_vits_svc_fork.inference.core import Svc
     from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
@@ -646,14 +755,22 @@ def _load_svc(ckpt: Path, config: Path, device: str):
                                         self.hps.train.segment_size // self.hps.data.hop_length,
                                         **self.hps.model)
             weights = hub.load_weights(self.net_g_path)
-            svc_utils.safe_load(self.net_g, weights.get("model", weights))
+            state = weights.get("model", weights)
+            problems = misfit(state, self.net_g)
+            if problems and not allow_mismatch:
+                raise ModelFileError(
+                    f"{self.net_g_path} does not fit the model its config.json describes "
+                    f"({len(problems)} problems, e.g. {'; '.join(problems[:3])}): those layers would "
+                    "convert from random weights. Use the config.json the model was trained with, "
+                    "or pass allow_mismatch=True to convert anyway.")
+            svc_utils.safe_load(self.net_g, state)
             self.net_g.eval()
             for m in self.net_g.modules():
                 svc_utils.remove_weight_norm_if_exists(m)
             self.net_g.to(self.device, dtype=self.dtype)
 
     key = (str(ckpt), ckpt.stat().st_mtime_ns, str(config), config.stat().st_mtime_ns, device,
-           str(hub.fetch(CONTENTVEC)))
+           str(hub.fetch(CONTENTVEC)), allow_mismatch)
     if key not in _MODEL_CACHE:
         _MODEL_CACHE.clear()
         with runtime.quiet(), using_contentvec():
@@ -664,7 +781,8 @@ def _load_svc(ckpt: Path, config: Path, device: str):
 def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
             f0_method: str | None = None, out=None, sr: int | None = None,
             cluster=None, cluster_ratio: float = 0.0, noise_scale: float = 0.4,
-            device: str | None = None) -> tuple[np.ndarray, int]:
+            device: str | None = None, allow_base: bool = False,
+            allow_mismatch: bool = False) -> tuple[np.ndarray, int]:
     """Convert speech into a trained voice; return ``(y, sr)`` at the model's rate (44.1 kHz).
 
     Introduced in notebook 09 (a first listen); notebook 10 is about conversion. ``source`` is
@@ -676,15 +794,18 @@ def convert(source, model, *, speaker: str | None = None, transpose: int = 0,
     :func:`train_cluster`, or a :class:`voicelab.voice.rvc.FeatureIndex` for RVC-style retrieval,
     notebook 11) with ``cluster_ratio`` in (0, 1] pulls the content features towards the
     speaker's. ``out`` also writes the result there. Output length = input length.
+    ``allow_base=True`` lets a run that holds only the pretrained ``G_0.pth`` convert (see
+    :func:`find_model`); ``allow_mismatch=True`` one whose weights do not fit its config (see
+    :func:`misfit`).
     """
     from .. import audio
 
     f0_method = f0_method or "dio"
     if f0_method not in F0_METHODS:
         raise ValueError(f"f0_method={f0_method!r}; choose one of {', '.join(F0_METHODS)}.")
-    ckpt, config = find_model(model)
+    ckpt, config = find_model(model, allow_base=allow_base)
     device = runtime.pick_device(device)
-    svc = _load_svc(ckpt, config, device)
+    svc = _load_svc(ckpt, config, device, allow_mismatch)
     names = list(svc.spk2id.__dict__)
     if speaker is None:
         speaker = names[0]
