@@ -97,7 +97,7 @@ def test_prep_train_convert_score_with_relative_paths_and_spaces(work):
                     "--steps", str(3 * spe), cwd=work)
     resumed = json.loads(proc.stdout)
     assert [Path(p).name for p in resumed["set_aside"]] == ["G_2.pth", "D_2.pth"]
-    assert "could not be read" in proc.stderr and "resumes from G_1.pth" in proc.stderr
+    assert "could not be read" in proc.stderr and "resumed from G_1.pth" in proc.stderr
     assert "Traceback" not in proc.stderr and Path(resumed["model"]).name == "G_3.pth"
     assert sorted(p.name for p in (model_dir / "set-aside").iterdir()) == ["D_2.pth", "G_2.pth"]
 

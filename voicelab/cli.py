@@ -93,10 +93,6 @@ def run_prep(args: argparse.Namespace) -> int:
     return 0 if report.rule("trainable")["met"] else 1
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"voicelab: {message}", file=sys.stderr)
-
-
 def _f0_methods() -> tuple[str, ...]:
     from .voice.svc import F0_METHODS
 
@@ -123,11 +119,14 @@ def run_train(args: argparse.Namespace) -> int:
     from .voice.svc import CheckpointWarning, train
 
     with warnings.catch_warnings():
-        warnings.simplefilter("always", CheckpointWarning)
-        warnings.showwarning = _one_line_warning
+        warnings.simplefilter("ignore", CheckpointWarning)   # said below, in one line
         result = train(args.dataset, args.out, speaker=args.speaker, steps=args.steps,
                        resume=not args.no_resume, batch_size=args.batch_size, keep=args.keep,
                        f0_method=args.f0_method)
+    if result.set_aside:
+        start = result.resumed_from.name if result.resumed_from else "the start"
+        print(f"voicelab: {', '.join(p.name for p in result.set_aside)} could not be read (cut "
+              f"short?): moved to {result.set_aside[0].parent}; resumed from {start}.", file=sys.stderr)
     print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
                       "config": str(result.config_path), "steps": result.steps,
                       "epochs": result.epochs, "batch_size": result.batch_size,

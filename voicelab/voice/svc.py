@@ -537,14 +537,13 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
 
     model_dir.mkdir(parents=True, exist_ok=True)
     set_aside = set_aside_damaged(model_dir)
-    if set_aside:
-        resumed = latest_checkpoint(model_dir, "G")
-        warnings.warn(f"{', '.join(p.name for p in set_aside)} could not be read (cut short?): moved "
-                      f"to {set_aside[0].parent}; training resumes from "
-                      f"{resumed.name if resumed else 'the start'}.", CheckpointWarning, stacklevel=2)
     if not quick:
         _place_pretrained(model_dir)
     latest = resumed_from = latest_checkpoint(model_dir, "G")
+    if set_aside:
+        warnings.warn(f"{', '.join(p.name for p in set_aside)} could not be read (cut short?): moved "
+                      f"to {set_aside[0].parent}; training resumes from "
+                      f"{latest.name if latest else 'the start'}.", CheckpointWarning, stacklevel=2)
     done_epochs = int(_CKPT.fullmatch(latest.name).group(2)) if latest else 0
     log_dir = model_dir / "lightning_logs"
     if done_epochs < epochs:
