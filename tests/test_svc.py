@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,9 +166,14 @@ def test_resume_picks_the_newest_checkpoint(tmp_path):
     assert svc.latest_checkpoint(tmp_path / "missing") is None
 
 
-def test_prune_keeps_the_newest_n(tmp_path):
+def test_prune_keeps_the_newest_n(tmp_path, monkeypatch):
     _touch_checkpoints(tmp_path, [0, 1, 2, 3, 4, 5])
+    sizes = []                                   # what reaches Drive's bin: emptied files only
+    unlink = Path.unlink
+    monkeypatch.setattr(Path, "unlink", lambda self, *a, **k: (sizes.append(self.stat().st_size),
+                                                              unlink(self, *a, **k))[1])
     deleted = svc.prune_checkpoints(tmp_path, keep=2)
+    assert sizes == [0] * 6
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == ["D_0.pth", "D_4.pth", "D_5.pth", "G_0.pth", "G_4.pth", "G_5.pth"]
     assert len(deleted) == 6
@@ -198,6 +204,35 @@ def _save_checkpoints(folder, numbers):
 
 def _names(folder):
     return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+def test_checkpoints_are_saved_all_or_nothing(tmp_path, monkeypatch):
+    import torch
+    from so_vits_svc_fork import utils as svc_utils
+
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    original = svc_utils.save_checkpoint
+    with svc.saving_atomically():
+        assert svc_utils.save_checkpoint is not original
+        svc_utils.save_checkpoint(net, opt, 1e-4, 7, tmp_path / "G_7.pth")
+        saved = torch.load(tmp_path / "G_7.pth", weights_only=True)   # the format so-vits-svc-fork reads
+        assert saved["iteration"] == 7 and saved["learning_rate"] == 1e-4
+        assert torch.equal(saved["model"]["weight"], net.weight) and "state" in saved["optimizer"]
+        before = (tmp_path / "G_7.pth").read_bytes()
+
+        def cut_short(obj, f, *args, **kwargs):
+            Path(f).write_bytes(b"PK partial")
+            raise KeyboardInterrupt                            # a kill in the middle of the write
+
+        monkeypatch.setattr(torch, "save", cut_short)
+        with pytest.raises(KeyboardInterrupt):
+            svc_utils.save_checkpoint(net, opt, 1e-4, 8, tmp_path / "G_8.pth")
+        with pytest.raises(KeyboardInterrupt):
+            svc_utils.save_checkpoint(net, opt, 1e-4, 7, tmp_path / "G_7.pth")
+    assert svc_utils.save_checkpoint is original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["G_7.pth"]   # no G_8, no temporary file
+    assert (tmp_path / "G_7.pth").read_bytes() == before              # the older file untouched
 
 
 def test_a_cut_short_checkpoint_is_set_aside_not_deleted(tmp_path):

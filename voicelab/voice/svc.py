@@ -57,7 +57,7 @@ __all__ = [
     "TrainResult", "TrainError", "DatasetError", "CONTENTVEC", "PRETRAINED_G", "PRETRAINED_D",
     "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
-    "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "misfit", "read_losses", "train_cluster",
+    "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "misfit", "saving_atomically", "read_losses", "train_cluster",
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
     "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
     "using_contentvec",
@@ -419,7 +419,10 @@ def prune_checkpoints(folder, keep: int = 2) -> list[Path]:
     """Delete all but the newest ``keep`` G_ and D_ checkpoints; return what was deleted.
 
     Introduced in notebook 09. ``G_0.pth``/``D_0.pth`` (the pretrained start) are kept.
-    Each D_ file of the full model is ~560 MB, so on Google Drive this matters.
+    Each D_ file of the full model is ~560 MB, so on Google Drive this matters: a deleted file
+    goes to Drive's bin and still counts against the quota for 30 days, so each file is emptied
+    first and only an empty file reaches the bin (so-vits-svc-fork's own pruning does the same
+    on Colab).
     """
     if keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}.")
@@ -427,9 +430,38 @@ def prune_checkpoints(folder, keep: int = 2) -> list[Path]:
     for kind in ("G", "D"):
         old = [p for p in checkpoints(folder, kind) if p.name != f"{kind}_0.pth"][:-keep]
         for p in old:
+            os.truncate(p, 0)
             p.unlink()
             deleted.append(p)
     return deleted
+
+
+def _save_checkpoint(model, optimizer, learning_rate: float, iteration: int, checkpoint_path) -> None:
+    """so-vits-svc-fork's ``utils.save_checkpoint``, the same file written all or nothing."""
+    module = model.module if hasattr(model, "module") else model
+    files.torch_save({"model": module.state_dict(), "iteration": iteration,
+                      "optimizer": optimizer.state_dict(), "learning_rate": learning_rate},
+                     checkpoint_path)
+
+
+@contextlib.contextmanager
+def saving_atomically():
+    """Inside the block, so-vits-svc-fork writes each checkpoint to a temporary file and renames
+    it onto ``G_N.pth``/``D_N.pth`` when it is whole (:func:`voicelab.core.files.torch_save`).
+
+    Its own ``save_checkpoint`` writes straight into the final name, so a kill or a Colab
+    disconnect during the ~1 GB write leaves a cut-short newest checkpoint. The swap is undone
+    after the block (and guarded by the lock :func:`using_contentvec` uses).
+    """
+    from so_vits_svc_fork import utils as svc_utils
+
+    with _CONTENTVEC_LOCK:
+        original = svc_utils.save_checkpoint
+        svc_utils.save_checkpoint = _save_checkpoint
+        try:
+            yield
+        finally:
+            svc_utils.save_checkpoint = original
 
 
 def _place_pretrained(model_dir: Path) -> None:
@@ -573,7 +605,8 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
                 callbacks=[_progress_callback(epochs * spe, done_epochs * spe)],
                 benchmark=True, enable_checkpointing=False, enable_progress_bar=False,
                 enable_model_summary=False, num_sanity_val_steps=0)
-            trainer.fit(model, datamodule=datamodule)
+            with saving_atomically():
+                trainer.fit(model, datamodule=datamodule)
         prune_checkpoints(model_dir, keep)
     latest = latest_checkpoint(model_dir, "G")
     total = int(_CKPT.fullmatch(latest.name).group(2)) * spe if latest else 0
