@@ -20,9 +20,9 @@ work on it too::
     RUN/configs/44k/config.json     the config (QUICK: shrunk)
     RUN/logs/44k/                   G_*.pth, D_*.pth, config.json, lightning_logs/ (TensorBoard)
 
-On Colab, put ``RUN`` on Google Drive (``from google.colab import drive;
-drive.mount("/content/drive")`` then ``run_dir="/content/drive/MyDrive/voicelab/runs/NAME"``):
-checkpoints land there, and after a disconnect the same call resumes from the newest one.
+On Colab, put ``RUN`` on Google Drive: notebooks 08-11 use the workspace's
+``runs/{speaker}`` (:mod:`voicelab.voice.workspace`, on Drive on Colab). Checkpoints land
+there, and after a disconnect the same call resumes from the newest one.
 
 QUICK mode (no GPU, CI) trains the real so-vits-svc-fork model with a shrunk config for a
 few steps, on a tiny randomly initialised ContentVec-shaped stand-in. It proves the code
@@ -59,7 +59,7 @@ __all__ = [
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "misfit", "saving_atomically", "read_losses", "train_cluster",
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
-    "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
+    "example_run", "RunLayout", "run_layout", "contentvec_model",
     "using_contentvec",
 ]
 
@@ -613,20 +613,6 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     return TrainResult(run_dir, config_path, latest, total, time.perf_counter() - start,
                        epochs=epochs, batch_size=batch_size, steps_per_epoch=spe, log_dir=log_dir,
                        set_aside=set_aside, resumed_from=resumed_from)
-
-
-def run_folder(speaker: str) -> Path:
-    """Where FULL mode keeps the run of ``speaker``: ``runs/{speaker}``, on Google Drive on Colab.
-
-    Introduced in notebook 09. On Colab it mounts Drive first (Colab asks for permission),
-    so checkpoints survive a disconnect: ``/content/drive/MyDrive/voicelab/runs/{speaker}``.
-    """
-    if runtime.is_colab():
-        from google.colab import drive
-
-        drive.mount("/content/drive")
-        return Path("/content/drive/MyDrive/voicelab/runs") / speaker
-    return Path("runs") / speaker
 
 
 def example_run(steps: int = 18) -> Path:
