@@ -127,7 +127,7 @@ def _full_size_model(folder: Path) -> Path:
                              config["train"]["segment_size"] // config["data"]["hop_length"],
                              **config["model"])
     torch.save({"model": net.state_dict(), "iteration": 0, "optimizer": None,
-                "learning_rate": 1e-4}, folder / "G_0.pth")
+                "learning_rate": 1e-4}, folder / "G_1.pth")   # G_0.pth would be refused as the base
     return folder
 
 
