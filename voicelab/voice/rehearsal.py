@@ -33,9 +33,9 @@ stand-in            the same as the real thing                  different
                     ``MultiPeriodDiscriminator`` (46.7 M), each  checkpoints (4.0/4.1 code); their keys
                     as so-vits-svc's ``save_checkpoint``        could not be read here (no network): the
                     writes it: ``{"model", "iteration",         stand-in has exactly the keys the fork's
-                    "optimizer" (AdamW state_dict with           model has
-                    exp_avg/exp_avg_sq), "learning_rate"}``,
-                    float32: G 548 MB, D 561 MB; at
+                    "optimizer" (AdamW state_dict with           model has; whether the real G keeps its
+                    exp_avg/exp_avg_sq), "learning_rate"}``,    optimiser state (548 vs 183 MB) is not
+                    float32: G 548 MB, D 561 MB; at             known here
                     ``cache_dir()/downloads/<sha256(url)[:16]>
                     /G_0.pth`` (``D_0.pth``) as ``hub.url_file``
                     stores the URL download
@@ -43,12 +43,12 @@ stand-in            the same as the real thing                  different
                     svc``: ``config.json`` + ``G_106000.pth``,  here: the config is the fork's 4.0v1
                     a full-size 4.0v1 generator as a training   template with one speaker ("drake"); the
                     checkpoint with optimiser state (548 MB)    generator random
-``rvc-example``     Hub repo ``sail-rvc/yoimiya-jp``:           random weights; ``info``; the index holds
-                    ``model.pth`` in RVC's v2 40 kHz inference  flat-free IVF over 20 000 random
-                    format (``weight`` fp16 without enc_q,      768-dim vectors (real ones: the      
-                    ``config`` list, ``sr`` "40k", ``f0`` 1,    model's training frames); the real
-                    ``version`` "v2", ``info``; 55 MB) and      config.json is not written: voicelab
-                    ``model.index``: a faiss ``IVF<n>,Flat``    never fetches it                        
+``rvc-example``     Hub repo ``sail-rvc/yoimiya-jp``:           random weights; ``info``; whether the
+                    ``model.pth`` in RVC's v2 40 kHz inference  real model is v2 40k is assumed; the
+                    format (``weight`` fp16 without enc_q,      index holds 20 000 random vectors, not
+                    ``config`` list, ``sr`` "40k", ``f0`` 1,    speech frames (63 MB); the repo's
+                    ``version`` "v2", ``info``; 55 MB) and      other files are not written (voicelab
+                    ``model.index``: a faiss ``IVF<n>,Flat``    fetches only these two)
                     index of 768-dim vectors, n as RVC picks it
 ``rmvpe``           ``lj1995/VoiceConversionWebUI``             random weights; batch-norm running
                     ``rmvpe.pt``: a plain ``state_dict`` of     statistics are the initial ones
