@@ -48,7 +48,8 @@ import numpy as np
 
 from ..core import files, hub, runtime
 from ..core.errors import (
-    CheckpointWarning, DatasetError, MissingFileError, ModelFileError, TrainError, UnknownSpeakerError,
+    CheckpointWarning, DatasetError, MissingFileError, ModelFileError, TrainError, TrainWarning,
+    UnknownSpeakerError,
 )
 from .dataset import check_trainable   # the data set rules (notebook 08)
 from ..core.torchutil import seeded
@@ -60,7 +61,7 @@ __all__ = [
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "misfit", "saving_atomically", "read_losses", "train_cluster",
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
     "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
-    "using_contentvec",
+    "using_contentvec", "TrainWarning", "FULL_MINUTES", "PRECISIONS", "precision_for",
 ]
 
 SR = 44100
@@ -125,7 +126,24 @@ def contentvec_model(device="cpu", final_proj: bool = True):
     return model.to(device)
 
 
-_CONTENTVEC_LOCK = threading.RLock()
+_SWAP_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _swapping(module, name: str, replacement):
+    """Inside the block ``module.name`` is ``replacement``; the original comes back after it.
+
+    so-vits-svc-fork looks its helpers up on its modules when it calls them, so a swap there
+    changes what it calls without editing it. One re-entrant lock for every swap: two threads
+    (the app's) never swap at once, and swaps nest. Yields the original.
+    """
+    with _SWAP_LOCK:
+        original = getattr(module, name)
+        setattr(module, name, replacement)
+        try:
+            yield original
+        finally:
+            setattr(module, name, original)
 
 
 @contextlib.contextmanager
@@ -137,18 +155,14 @@ def using_contentvec():
     directory) and takes no path. This block swaps that one function for :func:`contentvec_model`,
     so the model is the one :func:`voicelab.core.hub.fetch` chose, nothing is downloaded, and
     relative paths keep meaning what they meant (the working directory is never changed).
-    A lock keeps two threads (the app's) from swapping it at once. Yields the model's folder.
+    Yields the model's folder.
     """
     from so_vits_svc_fork import utils as svc_utils
 
-    with _CONTENTVEC_LOCK:
+    with _SWAP_LOCK:
         source = hub.fetch(CONTENTVEC)
-        original = svc_utils.get_hubert_model
-        svc_utils.get_hubert_model = contentvec_model
-        try:
+        with _swapping(svc_utils, "get_hubert_model", contentvec_model):
             yield source
-        finally:
-            svc_utils.get_hubert_model = original
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -451,17 +465,12 @@ def saving_atomically():
 
     Its own ``save_checkpoint`` writes straight into the final name, so a kill or a Colab
     disconnect during the ~1 GB write leaves a cut-short newest checkpoint. The swap is undone
-    after the block (and guarded by the lock :func:`using_contentvec` uses).
+    after the block.
     """
     from so_vits_svc_fork import utils as svc_utils
 
-    with _CONTENTVEC_LOCK:
-        original = svc_utils.save_checkpoint
-        svc_utils.save_checkpoint = _save_checkpoint
-        try:
-            yield
-        finally:
-            svc_utils.save_checkpoint = original
+    with _swapping(svc_utils, "save_checkpoint", _save_checkpoint):
+        yield
 
 
 def _place_pretrained(model_dir: Path) -> None:
