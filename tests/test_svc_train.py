@@ -258,6 +258,13 @@ def test_features_are_copied_to_scratch_once_and_again_after_a_wipe(tmp_path, mo
     (paths.data / "slt" / "c1.wav.data.pt").write_bytes(bytes(5))     # re-prepared features
     svc._to_scratch(paths, scratch)
     assert copied == ["c1.wav.data.pt"]
+    copied.clear()
+    same_size = paths.data / "slt" / "c2.wav.data.pt"  # re-made with another F0 method: same size
+    same_size.write_bytes(b"\x01" * 1002)
+    os.utime(same_size, (same_size.stat().st_mtime + 10,) * 2)
+    svc._to_scratch(paths, scratch)
+    assert copied == ["c2.wav.data.pt"]
+    assert (scratch / "dataset" / "44k" / "slt" / "c2.wav.data.pt").read_bytes() == b"\x01" * 1002
     shutil.rmtree(scratch)                               # a new VM: the local disk is empty
     copied.clear()
     svc._to_scratch(paths, scratch)
