@@ -377,3 +377,45 @@ def test_cli_train_takes_minutes_and_reports_the_budget(prepared, tmp_path, caps
     assert report["minutes"] == 0.01 and report["steps"] == 1 and report["precision"] == "32"
     assert report["steps_per_second"] is None            # one step: nothing after the warm-up
     assert report["scratch"] == str(tmp_path / "vm")
+
+
+@pytest.mark.slow
+def test_a_pretrained_base_with_another_speaker_table_trains_and_other_misfits_stop(prepared, tmp_path):
+    # the real G_0 was trained on other speakers (or has its speaker table stripped): its emb_g
+    # cannot fit a run's speakers, and must not stop training; any other misfit must
+    import torch
+
+    data, prepared_run = prepared
+    run = tmp_path / "run"
+    shutil.copytree(prepared_run, run)
+    model_dir = svc.run_layout(run).model
+    svc.train(data, run, speaker="slt", steps=1, keep=1)            # a G_/D_ pair of this config
+    g, d = svc.latest_checkpoint(model_dir, "G"), svc.latest_checkpoint(model_dir, "D")
+    base = torch.load(g, weights_only=True)
+    width = base["model"]["emb_g.weight"].shape[1]
+    for variant, fits in (("other speakers", True), ("no speaker table", True), ("extra layer", False)):
+        for p in model_dir.glob("*.pth"):
+            if p not in (g, d):
+                p.unlink()
+        state = dict(base["model"])
+        if variant == "other speakers":
+            state["emb_g.weight"] = torch.zeros(7, width)
+        elif variant == "no speaker table":
+            del state["emb_g.weight"]
+        else:
+            state["extra.weight"] = torch.zeros(2)
+        torch.save({**base, "model": state, "iteration": 0}, model_dir / "G_0.pth")
+        shutil.copy2(d, model_dir / "D_0.pth")
+        g.rename(tmp_path / "G.keep"), d.rename(tmp_path / "D.keep")
+        try:
+            if fits:
+                result = svc.train(data, run, speaker="slt", steps=1, keep=1)
+                assert result.resumed_from.name == "G_0.pth" and result.model_path.name == "G_1.pth", variant
+            else:
+                with pytest.raises(svc.TrainError, match="extra.weight"):
+                    svc.train(data, run, speaker="slt", steps=1, keep=1)
+        finally:
+            for p in model_dir.glob("G_1.pth"), model_dir.glob("D_1.pth"):
+                for q in p:
+                    q.unlink()
+            (tmp_path / "G.keep").rename(g), (tmp_path / "D.keep").rename(d)

@@ -701,6 +701,10 @@ def _plot_data_to_numpy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return _plot_to_numpy(lambda fig, ax: (ax.plot(x), ax.plot(y)))
 
 
+#: The generator's speaker table (one embedding per speaker of the config's "spk").
+_SPEAKER_TABLE = "emb_g."
+
+
 @contextlib.contextmanager
 def _training_swaps(unfit: list[str]):
     """so-vits-svc-fork's helpers swapped for the length of a training run.
@@ -831,6 +835,10 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None,
             runtime.seed_everything(config["train"]["seed"])
             datamodule = VCDataModule(hparams)
             model = VitsLightning(reset_optimizer=False, **hparams)   # loads the newest G_/D_
+            if latest is None or latest.name == "G_0.pth":
+                # from the pretrained base, the speaker table is expected not to fit (other
+                # speakers, or none in a "clean" base): the new speakers start from scratch
+                unfit[:] = [p for p in unfit if f" {_SPEAKER_TABLE}" not in p]
             if unfit and not allow_mismatch:
                 d = latest_checkpoint(model_dir, "D")
                 raise TrainError(
