@@ -62,6 +62,8 @@ def environment(out: Path) -> dict[str, str]:
         "VOICELAB_WORKSPACE": str(out / "drive" / "voicelab"), "VOICELAB_LOCAL": str(out / "vm"),
         "VOICELAB_CACHE": str(out / "cache" / "voicelab"), "HF_HOME": str(out / "cache" / "hf"),
         "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+        # the venv's programs (tensorboard, for notebook 09's %tensorboard) as on Colab
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     env.pop("CI", None)
     return env
@@ -260,6 +262,8 @@ def main(argv=None) -> int:
         print(f"\nREHEARSAL FAILED: {e}", flush=True)
         status = 1
     total = time.perf_counter() - start
+    # %tensorboard (notebook 09) leaves its server running, as on Colab; stop the rehearsal's
+    subprocess.run(["pkill", "-f", f"tensorboard.*{out}"], check=False)
     print(f"\n{'step':28s} {'seconds':>8s}  outcome")
     for label, wall, outcome in rehearsal.times:
         print(f"{label:28s} {wall:8.0f}  {outcome}")
