@@ -192,7 +192,9 @@ def epochs_for_steps(target_steps: int, n_clips: int, batch_size: int) -> int:
 
 #: (minimum total GPU memory in GiB, batch size) for the FULL 4.0v1 config, first match wins.
 #: An estimate with headroom (about 0.75 GiB per clip of batch plus 2 GiB for the models and
-#: CUDA), not a measurement on every card: lower it if you see "CUDA out of memory".
+#: CUDA). Measured on an H200 (benchmarks/svc_gpu.py): 0.56 GiB per clip in fp32, 0.46 in mixed
+#: precision, plus 1.5 GiB; under a T4's 14.2 GiB, batch 16 fits in fp32 and 24 in fp16. Out of
+#: memory anyway (another card, cuDNN's choices), :func:`train` halves the batch and carries on.
 BATCH_TABLE: tuple[tuple[float, int], ...] = (
     (38.0, 32),  # A100 40/80 GB, H100
     (20.0, 16),  # L4, A10G, RTX 3090/4090 (22-24 GiB)
@@ -855,7 +857,10 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None,
                 val_check_interval=hparams.train.eval_interval, max_epochs=epochs,
                 check_val_every_n_epoch=None, precision=precision,
                 accelerator="cpu" if device == "cpu" else "auto", devices=1,
-                callbacks=[progress], benchmark=True, enable_checkpointing=False,
+                # cuDNN autotuning off (so-vits-svc-fork turns it on): clips differ in length, so
+                # it tunes again and again; on an H200 its trials took 133 of 140 GiB and 59 s of
+                # warm-up for no steady gain (benchmarks/README.md, svc_gpu.py)
+                callbacks=[progress], benchmark=False, enable_checkpointing=False,
                 enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
             trainer.fit(model, datamodule=datamodule)
 
