@@ -602,6 +602,11 @@ def _progress_callback(total: int, done: int, steps_per_epoch: int = 1,
         def on_train_end(self, trainer, pl_module):
             self.bar.close()
 
+        def on_exception(self, trainer, pl_module, exception):
+            # e.g. out of memory: train() retries with a smaller batch and a new bar
+            if hasattr(self, "bar"):
+                self.bar.close()
+
     return Progress()
 
 
