@@ -62,7 +62,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -163,17 +162,10 @@ def _hf_repo(repo_id: str, writers: dict[str, Callable[[Path, int], object]], se
         blobs.mkdir(parents=True, exist_ok=True)
         links = {}
         for name, write in writers.items():
-            fd, tmp = tempfile.mkstemp(dir=blobs, prefix=".stand-in.", suffix=".incomplete")
-            os.close(fd)
-            tmp = Path(tmp)
-            try:
-                with seeded(seed), runtime.quiet():
-                    write(tmp, seed)
-                os.chmod(tmp, 0o644)
-                blob = blobs / _blob_name(tmp, lfs=not name.endswith(".json"))
-                os.replace(tmp, blob)
-            finally:
-                tmp.unlink(missing_ok=True)
+            staged = blobs / f".stand-in.{name}"     # whole, but not yet under its hash name
+            with files.atomic_path(staged) as tmp, seeded(seed), runtime.quiet():
+                write(tmp, seed)
+            blob = files.move(staged, blobs / _blob_name(staged, lfs=not name.endswith(".json")))
             links[name] = blob.name
         with files.atomic_folder(snapshot, overwrite=True) as tmp:
             for name, blob in links.items():

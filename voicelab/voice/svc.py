@@ -476,12 +476,22 @@ def saving_atomically():
 
 
 def _place_pretrained(model_dir: Path) -> None:
-    """FULL mode: G_0/D_0 from voicelab.core.hub, re-saved as weights-only dicts at iteration 0."""
+    """FULL mode: G_0/D_0 from voicelab.core.hub, re-saved as weights-only dicts at iteration 0.
+
+    When they are stand-ins (a rehearsal, :mod:`voicelab.voice.rehearsal`), ``model_dir`` is
+    labelled too, so every checkpoint trained from them is a stand-in for
+    :func:`voicelab.core.hub.is_stand_in`: random weights fine-tuned are still not a voice.
+    """
     for asset, name in ((PRETRAINED_G, "G_0.pth"), (PRETRAINED_D, "D_0.pth")):
         dest = model_dir / name
         if dest.exists():
             continue
-        ckpt = hub.load_weights(hub.fetch(asset))
+        source = hub.fetch(asset)
+        if hub.is_stand_in(source) and not (model_dir / hub.STAND_IN_MARKER).exists():
+            files.write_json(model_dir / hub.STAND_IN_MARKER, {
+                "note": f"trained from stand-ins of {PRETRAINED_G.source} and "
+                        f"{PRETRAINED_D.source} (random weights), not the real pretrained model"})
+        ckpt = hub.load_weights(source)
         state = ckpt.get("model", ckpt)
         files.torch_save({"model": state, "iteration": 0, "optimizer": None,
                           "learning_rate": 1e-4}, dest)
@@ -623,8 +633,7 @@ def _free_memory() -> None:
     import torch
 
     gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    torch.cuda.empty_cache()   # does nothing where CUDA was never used
 
 
 def _fit_halving(fit, batch_size: int, where: Path):
