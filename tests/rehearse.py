@@ -196,9 +196,11 @@ class Rehearsal:
         newest = svc.run_layout(self.ws.run_dir).model / third[-1]
         with open(newest, "r+b") as f:
             f.truncate(newest.stat().st_size // 2)
+        start = time.perf_counter()
         cli = subprocess.run([str(Path(sys.executable).parent / "voicelab"), "train", str(self.ws.dataset_raw),
                               "--speaker", SPEAKER, "--out", str(self.ws.run_dir), "--steps", "8"],
                              capture_output=True, text=True)
+        self.times.append(("voicelab train (CLI)", time.perf_counter() - start, f"exit {cli.returncode}"))
         print(cli.stdout[-600:], cli.stderr[-600:])
         check(cli.returncode == 0, f"voicelab train after a cut-short {newest.name} exited {cli.returncode}")
 
