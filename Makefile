@@ -10,7 +10,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 QUICK_ENV := VOICELAB_QUICK=1 PYTHONHASHSEED=0
 THREADS := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=$${MKL_NUM_THREADS:-1}
 
-.PHONY: setup system browser disk lab run test test-jobs test-unit test-guard test-voice test-rest unit test-numeric colab notebooks clean
+.PHONY: setup system browser disk lab run test rehearse test-jobs test-unit test-guard test-voice test-rest unit test-numeric colab notebooks clean
 
 setup: system $(STAMP)
 
@@ -174,6 +174,13 @@ $(COLAB_VENV)/.voicelab-installed: $(COLAB_VENV)/.colab-preinstalled $(VOICELAB_
 	$(COLAB_BIN)/python -m pip install -q "voicelab[test] @ file://$(COLAB_SRC)"
 	$(COLAB_BIN)/python .ci/colab_versions.py $(COLAB_PINS)
 	touch $@
+
+# The FULL rehearsal: notebooks 08 -> 09 -> 10 -> 11 through their FULL code paths, offline, on the
+# CPU, with stand-ins of the real models' names, formats and sizes in the caches, a "Drive" and a
+# "VM disk" under build/rehearsal/; it wipes the VM disk and damages a checkpoint on the way
+# (tests/rehearse.py says what it checks). Torch uses every core here (full-size models).
+rehearse: setup
+	PYTHONUNBUFFERED=1 $(BIN)/python tests/rehearse.py
 
 # For developers: re-execute the notebooks in place in QUICK mode so their committed outputs are real.
 notebooks: setup

@@ -491,3 +491,21 @@ def test_missing_folder_unknown_suffix_and_non_dict(tmp_path):
     with pytest.raises(hub.ModelFileError, match="Tensor"):
         hub.load_weights(tensor_only)
     assert issubclass(hub.ModelFileError, VoicelabError) and issubclass(hub.ModelFileError, ValueError)
+
+
+def test_url_stand_in_is_replaced_online_but_used_offline(tmp_path, full_mode, monkeypatch):
+    # a rehearsal leaves a marked stand-in where the real download goes (voicelab.voice.rehearsal)
+    src = tmp_path / "real.pth"
+    src.write_text("the real weights")
+    dest = hub._url_cache_path(src.as_uri(), "G_0.pth")
+    dest.parent.mkdir(parents=True)
+    dest.write_text("stand-in")
+    (dest.parent / hub.STAND_IN_MARKER).write_text("{}")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub.url_file(src.as_uri(), filename="G_0.pth").read_text() == "stand-in"   # offline: used
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    path = hub.url_file(src.as_uri(), filename="G_0.pth")                      # online: replaced
+    assert path.read_text() == "the real weights" and not hub.is_stand_in(path)
+    # the control: an ordinary cached file (no marker) is kept online
+    src.write_text("changed upstream")
+    assert hub.url_file(src.as_uri(), filename="G_0.pth").read_text() == "the real weights"

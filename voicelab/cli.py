@@ -105,7 +105,16 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speaker", required=True, help="speaker folder name inside DIR")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, logs, config)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="total training steps (default: 12 in QUICK mode, 20000 in FULL)")
+                        help="total training steps (default: 12 in QUICK mode; in FULL, "
+                             "as many as --minutes allows)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="time budget of this run in minutes, turned into steps from the "
+                             "measured speed (default in FULL: 80, one Colab session)")
+    parser.add_argument("--precision", choices=("32", "16-mixed", "bf16-mixed"), default=None,
+                        help="default: bf16-mixed on recent GPUs, 16-mixed on a T4/V100, 32 on CPU")
+    parser.add_argument("--scratch", default=None, metavar="DIR",
+                        help="fast local folder to read the features from (Colab: the VM "
+                             "disk when --out is on Google Drive)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="default: chosen from the GPU's memory")
     parser.add_argument("--keep", type=int, default=2, help="newest checkpoints to keep")
@@ -115,14 +124,24 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train and print where the model is (a checkpoint set aside is said in one line)."""
-    from .voice.svc import CheckpointWarning, train
+    """Train and print where the model is (a checkpoint set aside, a smaller batch: one line each)."""
+    from .voice.svc import CheckpointWarning, TrainWarning, train
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CheckpointWarning)   # said below, in one line
+        shown = warnings.showwarning
+
+        def one_line(message, category, *rest, **kwargs):
+            if issubclass(category, TrainWarning):           # said when it happens, in one line
+                print(f"voicelab: {message}", file=sys.stderr)
+            else:
+                shown(message, category, *rest, **kwargs)
+
+        warnings.showwarning = one_line
         result = train(args.dataset, args.out, speaker=args.speaker, steps=args.steps,
-                       resume=not args.no_resume, batch_size=args.batch_size, keep=args.keep,
-                       f0_method=args.f0_method)
+                       minutes=args.minutes, resume=not args.no_resume,
+                       batch_size=args.batch_size, keep=args.keep, f0_method=args.f0_method,
+                       precision=args.precision, scratch=args.scratch)
     if result.set_aside:
         start = result.resumed_from.name if result.resumed_from else "the start"
         print(f"voicelab: {', '.join(p.name for p in result.set_aside)} could not be read (cut "
@@ -130,7 +149,9 @@ def run_train(args: argparse.Namespace) -> int:
     print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
                       "config": str(result.config_path), "steps": result.steps,
                       "epochs": result.epochs, "batch_size": result.batch_size,
-                      "seconds": round(result.seconds, 1),
+                      "seconds": round(result.seconds, 1), "minutes": result.minutes,
+                      "steps_per_second": result.steps_per_second, "precision": result.precision,
+                      "scratch": str(result.scratch) if result.scratch else None,
                       "set_aside": [str(p) for p in result.set_aside]}, indent=1))
     return 0
 

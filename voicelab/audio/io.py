@@ -570,7 +570,7 @@ def record(seconds: float = 120.0, sr: int = 44100, *, out=None) -> tuple[np.nda
 def upload(folder="uploads"):
     """Let the user pick audio files to upload.
 
-    Introduced in notebook 00. On Colab this opens the browser's file picker, saves the
+    Introduced in notebook 08 (notebook 00 mentions it). On Colab this opens the browser's file picker, saves the
     files into ``folder`` and returns their Paths. Elsewhere (Jupyter) it returns an
     ``ipywidgets.FileUpload`` button: show it, pick files, then call
     ``save_uploads(widget, folder)`` in the next cell.

@@ -190,6 +190,10 @@ class CheckpointWarning(UserWarning):
     """Training set aside a checkpoint it could not read and resumed from an older one."""
 
 
+class TrainWarning(UserWarning):
+    """Training changed a setting to carry on (a smaller batch after running out of GPU memory)."""
+
+
 # ---------------------------------------------------------------------------- the dev book
 
 

@@ -15,7 +15,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_folder", "write_bytes", "write_text", "write_json", "torch_save", "new_file_mode"]
+__all__ = ["atomic_path", "atomic_folder", "write_bytes", "write_text", "write_json", "torch_save",
+           "new_file_mode", "move"]
 
 _fsync = os.fsync   # tests replace this to simulate a crash in the middle of a write
 
@@ -59,6 +60,16 @@ def atomic_path(path):
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def move(src, dst) -> Path:
+    """Rename the whole file ``src`` onto ``dst`` in one step (same file system); return ``dst``.
+
+    For a file whose final name is known only once it is written (e.g. named by its hash):
+    write it with :func:`atomic_path` under a provisional name, then move it.
+    """
+    os.replace(src, dst)
+    return Path(dst)
 
 
 def write_bytes(path, data: bytes) -> Path:

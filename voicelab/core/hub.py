@@ -216,6 +216,11 @@ def url_file(url: str, sha256: str | None = None, filename: str | None = None) -
     """
     sha256 = _check_sha(sha256) if sha256 is not None else None
     dest = _url_cache_path(url, filename)
+    if dest.is_file() and not runtime.is_offline() and is_stand_in(dest):
+        # a rehearsal's stand-in left in this cache (voicelab.voice.rehearsal): online, the real
+        # file replaces it, and the folder stops being marked as a stand-in
+        (dest.parent / STAND_IN_MARKER).unlink(missing_ok=True)
+        dest.unlink()
     if dest.is_file():
         if sha256 is None:
             return dest

@@ -20,9 +20,9 @@ work on it too::
     RUN/configs/44k/config.json     the config (QUICK: shrunk)
     RUN/logs/44k/                   G_*.pth, D_*.pth, config.json, lightning_logs/ (TensorBoard)
 
-On Colab, put ``RUN`` on Google Drive (``from google.colab import drive;
-drive.mount("/content/drive")`` then ``run_dir="/content/drive/MyDrive/voicelab/runs/NAME"``):
-checkpoints land there, and after a disconnect the same call resumes from the newest one.
+On Colab, put ``RUN`` on Google Drive: notebooks 08-11 use the workspace's
+``runs/{speaker}`` (:mod:`voicelab.voice.workspace`, on Drive on Colab). Checkpoints land
+there, and after a disconnect the same call resumes from the newest one.
 
 QUICK mode (no GPU, CI) trains the real so-vits-svc-fork model with a shrunk config for a
 few steps, on a tiny randomly initialised ContentVec-shaped stand-in. It proves the code
@@ -48,7 +48,8 @@ import numpy as np
 
 from ..core import files, hub, runtime
 from ..core.errors import (
-    CheckpointWarning, DatasetError, MissingFileError, ModelFileError, TrainError, UnknownSpeakerError,
+    CheckpointWarning, DatasetError, MissingFileError, ModelFileError, TrainError, TrainWarning,
+    UnknownSpeakerError,
 )
 from .dataset import check_trainable   # the data set rules (notebook 08)
 from ..core.torchutil import seeded
@@ -59,8 +60,8 @@ __all__ = [
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "misfit", "saving_atomically", "read_losses", "train_cluster",
     "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
-    "run_folder", "example_run", "RunLayout", "run_layout", "contentvec_model",
-    "using_contentvec",
+    "example_run", "RunLayout", "run_layout", "contentvec_model",
+    "using_contentvec", "TrainWarning", "FULL_MINUTES", "PRECISIONS", "precision_for",
 ]
 
 SR = 44100
@@ -125,7 +126,24 @@ def contentvec_model(device="cpu", final_proj: bool = True):
     return model.to(device)
 
 
-_CONTENTVEC_LOCK = threading.RLock()
+_SWAP_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _swapping(module, name: str, replacement):
+    """Inside the block ``module.name`` is ``replacement``; the original comes back after it.
+
+    so-vits-svc-fork looks its helpers up on its modules when it calls them, so a swap there
+    changes what it calls without editing it. One re-entrant lock for every swap: two threads
+    (the app's) never swap at once, and swaps nest. Yields the original.
+    """
+    with _SWAP_LOCK:
+        original = getattr(module, name)
+        setattr(module, name, replacement)
+        try:
+            yield original
+        finally:
+            setattr(module, name, original)
 
 
 @contextlib.contextmanager
@@ -137,18 +155,14 @@ def using_contentvec():
     directory) and takes no path. This block swaps that one function for :func:`contentvec_model`,
     so the model is the one :func:`voicelab.core.hub.fetch` chose, nothing is downloaded, and
     relative paths keep meaning what they meant (the working directory is never changed).
-    A lock keeps two threads (the app's) from swapping it at once. Yields the model's folder.
+    Yields the model's folder.
     """
     from so_vits_svc_fork import utils as svc_utils
 
-    with _CONTENTVEC_LOCK:
+    with _SWAP_LOCK:
         source = hub.fetch(CONTENTVEC)
-        original = svc_utils.get_hubert_model
-        svc_utils.get_hubert_model = contentvec_model
-        try:
+        with _swapping(svc_utils, "get_hubert_model", contentvec_model):
             yield source
-        finally:
-            svc_utils.get_hubert_model = original
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -178,7 +192,9 @@ def epochs_for_steps(target_steps: int, n_clips: int, batch_size: int) -> int:
 
 #: (minimum total GPU memory in GiB, batch size) for the FULL 4.0v1 config, first match wins.
 #: An estimate with headroom (about 0.75 GiB per clip of batch plus 2 GiB for the models and
-#: CUDA), not a measurement on every card: lower it if you see "CUDA out of memory".
+#: CUDA). Measured on an H200 (benchmarks/svc_gpu.py): 0.56 GiB per clip in fp32, 0.46 in mixed
+#: precision, plus 1.5 GiB; under a T4's 14.2 GiB, batch 16 fits in fp32 and 24 in fp16. Out of
+#: memory anyway (another card, cuDNN's choices), :func:`train` halves the batch and carries on.
 BATCH_TABLE: tuple[tuple[float, int], ...] = (
     (38.0, 32),  # A100 40/80 GB, H100
     (20.0, 16),  # L4, A10G, RTX 3090/4090 (22-24 GiB)
@@ -451,26 +467,31 @@ def saving_atomically():
 
     Its own ``save_checkpoint`` writes straight into the final name, so a kill or a Colab
     disconnect during the ~1 GB write leaves a cut-short newest checkpoint. The swap is undone
-    after the block (and guarded by the lock :func:`using_contentvec` uses).
+    after the block.
     """
     from so_vits_svc_fork import utils as svc_utils
 
-    with _CONTENTVEC_LOCK:
-        original = svc_utils.save_checkpoint
-        svc_utils.save_checkpoint = _save_checkpoint
-        try:
-            yield
-        finally:
-            svc_utils.save_checkpoint = original
+    with _swapping(svc_utils, "save_checkpoint", _save_checkpoint):
+        yield
 
 
 def _place_pretrained(model_dir: Path) -> None:
-    """FULL mode: G_0/D_0 from voicelab.core.hub, re-saved as weights-only dicts at iteration 0."""
+    """FULL mode: G_0/D_0 from voicelab.core.hub, re-saved as weights-only dicts at iteration 0.
+
+    When they are stand-ins (a rehearsal, :mod:`voicelab.voice.rehearsal`), ``model_dir`` is
+    labelled too, so every checkpoint trained from them is a stand-in for
+    :func:`voicelab.core.hub.is_stand_in`: random weights fine-tuned are still not a voice.
+    """
     for asset, name in ((PRETRAINED_G, "G_0.pth"), (PRETRAINED_D, "D_0.pth")):
         dest = model_dir / name
         if dest.exists():
             continue
-        ckpt = hub.load_weights(hub.fetch(asset))
+        source = hub.fetch(asset)
+        if hub.is_stand_in(source) and not (model_dir / hub.STAND_IN_MARKER).exists():
+            files.write_json(model_dir / hub.STAND_IN_MARKER, {
+                "note": f"trained from stand-ins of {PRETRAINED_G.source} and "
+                        f"{PRETRAINED_D.source} (random weights), not the real pretrained model"})
+        ckpt = hub.load_weights(source)
         state = ckpt.get("model", ckpt)
         files.torch_save({"model": state, "iteration": 0, "optimizer": None,
                           "learning_rate": 1e-4}, dest)
@@ -479,12 +500,43 @@ def _place_pretrained(model_dir: Path) -> None:
 # ---------------------------------------------------------------------------- training
 
 
+#: FULL mode's time budget for one :func:`train` call when neither ``steps`` nor ``minutes`` is
+#: given, in minutes. A free Colab session ends after at most 12 h, earlier when usage limits hit
+#: (not published; often a few GPU hours a day) and after about 90 min without interaction with
+#: the browser tab. 80 min of training (from the call, preparing included) plus the setup cell,
+#: the ~1 GB G_0/D_0 download and the last checkpoint's save fits inside that 90 min, so a
+#: student who starts the notebook and walks away still gets a saved model; the next call
+#: (a new session) resumes and trains another 80 min.
+FULL_MINUTES = 80.0
+#: Lightning's precision names :func:`train` accepts.
+PRECISIONS = ("32", "16-mixed", "bf16-mixed")
+_WARMUP = 2            # steps not timed: CUDA and data loader start-up, cuDNN autotuning
+_MOST_EPOCHS = 10000   # so-vits-svc-fork's template value: the cap when only minutes is given
+
+
+def precision_for(device) -> str:
+    """Lightning precision for training on ``device``: one of :data:`PRECISIONS`.
+
+    Introduced in notebook 09. ``device`` is a name ("cpu", "cuda", "cuda:0", "mps") or a CUDA
+    compute capability ``(major, minor)``. "bf16-mixed" from capability 8.0 (A100, L4, H100),
+    "16-mixed" on 7.x (T4, V100: fp16 tensor cores, no bf16), "32" elsewhere (CPU, older GPUs).
+    """
+    if isinstance(device, str):
+        if not device.startswith("cuda"):
+            return "32"
+        import torch
+
+        device = torch.cuda.get_device_capability(device)
+    major = int(device[0])
+    return "bf16-mixed" if major >= 8 else "16-mixed" if major >= 7 else "32"
+
+
 @dataclass
 class TrainResult:
     """What :func:`train` did. Introduced in notebook 09.
 
-    ``steps`` counts batches trained in total (this call and earlier ones), ``seconds`` is
-    this call's wall time, ``model_path`` the newest ``G_*.pth``.
+    ``steps`` counts batches trained in total (this call and earlier ones, at this call's batch
+    size), ``seconds`` is this call's wall time, ``model_path`` the newest ``G_*.pth``.
     """
 
     run_dir: Path
@@ -498,44 +550,233 @@ class TrainResult:
     log_dir: Path | None = None
     set_aside: list[Path] = field(default_factory=list)   #: damaged checkpoints moved aside
     resumed_from: Path | None = None   #: the G_ checkpoint training continued from (None: the start)
+    minutes: float | None = None       #: the time budget of this call (None: steps only)
+    steps_per_second: float | None = None   #: measured after the warm-up steps (None: too few)
+    precision: str = "32"              #: Lightning precision trained with
+    scratch: Path | None = None        #: where the features were read from, if not the run folder
 
 
-def _progress_callback(total: int, done: int):
+def budget_steps(done: int, rate: float, seconds_left: float, steps_per_epoch: int,
+                 most: int) -> int:
+    """The step target a time budget allows: whole epochs (checkpoints are saved per epoch).
+
+    ``done`` steps so far, ``rate`` in steps/s, ``seconds_left`` of the budget (may be < 0).
+    At least the epoch in progress is finished, and the target never passes ``most`` steps.
+    """
+    reach = done + max(seconds_left, 0.0) * rate
+    epochs = max(math.floor(reach / steps_per_epoch), math.ceil(done / steps_per_epoch))
+    return min(epochs * steps_per_epoch, most)
+
+
+def _progress_callback(total: int, done: int, steps_per_epoch: int = 1,
+                       deadline: float | None = None, clock=time.perf_counter):
+    """A Lightning callback: one tqdm bar, the measured speed and, with a deadline, the budget."""
     import lightning.pytorch as pl
     from tqdm.auto import tqdm
 
     class Progress(pl.Callback):
-        """One tqdm bar over all steps, with the generator and discriminator losses."""
+        """One tqdm bar over the target steps, with the generator and discriminator losses.
+
+        After :data:`_WARMUP` steps it measures steps/s; with a ``deadline`` (a ``clock()``
+        time) it sets the target (the bar's total, so tqdm's ETA is the budget's end) with
+        :func:`budget_steps` and stops at the end of the epoch that reaches it.
+        """
+
+        rate: float | None = None
+        target = total
 
         def on_train_start(self, trainer, pl_module):
             self.bar = tqdm(total=total, initial=min(done, total), desc="training", unit="step")
+            self.steps, self.timed = done, None
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             m = trainer.callback_metrics
             loss = {k.split("/")[1]: float(m[k]) for k in ("loss/g/total", "loss/d/total") if k in m}
             self.bar.set_postfix({f"loss_{k}": f"{v:.2f}" for k, v in loss.items()}, refresh=False)
+            self.steps += 1
+            now = clock()
+            if self.steps - done == _WARMUP:
+                self.timed = (now, self.steps)
+            elif self.timed and now > self.timed[0]:
+                self.rate = (self.steps - self.timed[1]) / (now - self.timed[0])
+            if deadline is not None and (self.rate or now >= deadline):
+                self.target = budget_steps(self.steps, self.rate or 0.0, deadline - now,
+                                           steps_per_epoch, total)
+                self.bar.total = self.target
             self.bar.update(1)
+
+        def on_train_epoch_end(self, trainer, pl_module):
+            if self.steps >= self.target:
+                trainer.should_stop = True   # so-vits-svc-fork saves G_/D_ in on_train_end
 
         def on_train_end(self, trainer, pl_module):
             self.bar.close()
 
+        def on_exception(self, trainer, pl_module, exception):
+            # e.g. out of memory: train() retries with a smaller batch and a new bar
+            if hasattr(self, "bar"):
+                self.bar.close()
+
     return Progress()
 
 
-def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resume: bool = True,
-          batch_size: int | None = None, keep: int = 2, f0_method: str = "dio",
-          eval_interval: int | None = None, allow_mismatch: bool = False) -> TrainResult:
-    """Prepare (if needed) and train a so-vits-svc model until ``steps`` steps in total.
+def _is_out_of_memory(error: BaseException) -> bool:
+    import torch
 
-    Introduced in notebook 09. ``steps`` is the total target (default: 12 in QUICK mode,
-    the tutorial's 20000 in FULL); it becomes ``epochs = epochs_for_steps(steps, clips,
-    batch_size)``. With ``resume=True`` training continues from the newest checkpoint in
-    ``run_dir/logs/44k``; ``resume=False`` refuses to overwrite an existing run.
-    ``batch_size`` defaults to :func:`auto_batch_size`; ``keep`` newest G_/D_ pairs are kept.
-    Losses go to TensorBoard logs in ``run_dir/logs/44k/lightning_logs``. Checkpoints that do
-    not fit the model of the config (so-vits-svc-fork would train those layers from random
-    weights) stop it with TrainError unless ``allow_mismatch=True``; a newest checkpoint that
-    was cut short is set aside (see :func:`set_aside_damaged`).
+    return isinstance(error, torch.cuda.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error))
+
+
+def _free_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    torch.cuda.empty_cache()   # does nothing where CUDA was never used
+
+
+def _fit_halving(fit, batch_size: int, where: Path):
+    """``fit(batch_size)``, again with half the batch after each out-of-memory error.
+
+    Returns ``(fit's value, the batch size that fitted)``. Each halving warns with a
+    :class:`TrainWarning`; out of memory at batch size 1 raises :class:`TrainError`.
+    """
+    while True:
+        try:
+            return fit(batch_size), batch_size
+        except Exception as e:   # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+            if not _is_out_of_memory(e):
+                raise
+            if batch_size <= 1:
+                raise TrainError(f"Out of GPU memory at batch size 1 while training {where}: free "
+                                 "the GPU (restart the runtime) or use a GPU with more memory.") from e
+        _free_memory()   # after the except block, when the error's frames are released
+        smaller = max(1, batch_size // 2)
+        warnings.warn(f"Out of GPU memory at batch size {batch_size}: training {where} carries on "
+                      f"from its newest checkpoint with batch size {smaller}.", TrainWarning,
+                      stacklevel=3)
+        batch_size = smaller
+
+
+def _stamp(p: Path) -> tuple[int, int]:
+    st = p.stat()
+    return st.st_size, int(st.st_mtime)
+
+
+def _to_scratch(paths: RunLayout, scratch: Path) -> tuple[Path, Path]:
+    """Copy the run's prepared clips and features into ``scratch``; return train/val lists there.
+
+    A file is copied when its copy is missing or differs in size or modification time (whole
+    seconds: a re-prepared feature file can keep its size). The lists are ``scratch/filelists/
+    44k/{train,val}.txt`` naming the copies; the run folder's own files are not changed.
+    """
+    data = scratch / "dataset" / "44k"
+    for src in sorted(paths.data.rglob("*")):
+        if src.is_file() and (src.suffix == ".wav" or src.name.endswith(".data.pt")):
+            dest = data / src.relative_to(paths.data)
+            if not dest.is_file() or _stamp(dest) != _stamp(src):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest)
+    lists = []
+    for name in ("train.txt", "val.txt"):
+        lines = [ln for ln in (paths.lists / name).read_text("utf-8").splitlines() if ln.strip()]
+        moved = [str(data / Path(ln).relative_to(paths.data)) for ln in lines]
+        lists.append(files.write_text(scratch / "filelists" / "44k" / name, "\n".join(moved) + "\n"))
+    return lists[0], lists[1]
+
+
+def _plot_to_numpy(draw) -> np.ndarray:
+    """An ``(H, W, 4)`` uint8 RGBA image of a 10 x 2 inch figure that ``draw(fig, ax)`` fills."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 2))
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    draw(fig, ax)
+    fig.tight_layout()
+    canvas.draw()
+    buffer = canvas.buffer_rgba()
+    return np.frombuffer(buffer, dtype=np.uint8).reshape(buffer.shape).copy()
+
+
+def _plot_spectrogram_to_numpy(spectrogram: np.ndarray) -> np.ndarray:
+    """so-vits-svc-fork's ``utils.plot_spectrogram_to_numpy`` without ``np.fromstring`` or pyplot."""
+    def draw(fig, ax):
+        im = ax.imshow(spectrogram, aspect="auto", origin="lower", interpolation="none")
+        fig.colorbar(im, ax=ax)
+        ax.set_xlabel("Frames")
+        ax.set_ylabel("Channels")
+
+    return _plot_to_numpy(draw)
+
+
+def _plot_data_to_numpy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """so-vits-svc-fork's ``utils.plot_data_to_numpy`` without ``np.fromstring`` or pyplot."""
+    return _plot_to_numpy(lambda fig, ax: (ax.plot(x), ax.plot(y)))
+
+
+#: The generator's speaker table (one embedding per speaker of the config's "spk").
+_SPEAKER_TABLE = "emb_g."
+
+
+@contextlib.contextmanager
+def _training_swaps(unfit: list[str]):
+    """so-vits-svc-fork's helpers swapped for the length of a training run.
+
+    Checkpoints saved all or nothing (:func:`saving_atomically`); ``safe_load`` first adds to
+    ``unfit`` how each checkpoint misfits its module (:func:`misfit`), without reading the
+    ~1 GB pair a second time; its image logging without ``np.fromstring`` (deprecated in
+    numpy 2.0-2.2, an error from 2.3) and without switching a notebook's matplotlib backend
+    to Agg; ``torch.stft``, which its bf16 set-up replaces for good, put back afterwards.
+    """
+    import torch
+    from so_vits_svc_fork import utils as svc_utils
+
+    original = svc_utils.safe_load
+
+    def safe_load(module, state_dict):
+        if isinstance(module, torch.nn.Module):
+            unfit.extend(f"{type(module).__name__} {p}" for p in misfit(state_dict, module))
+        original(module, state_dict)
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(saving_atomically())
+        stack.enter_context(_swapping(svc_utils, "safe_load", safe_load))
+        stack.enter_context(_swapping(svc_utils, "plot_spectrogram_to_numpy",
+                                      _plot_spectrogram_to_numpy))
+        stack.enter_context(_swapping(svc_utils, "plot_data_to_numpy", _plot_data_to_numpy))
+        stack.enter_context(_swapping(torch, "stft", torch.stft))
+        yield
+
+
+def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None,
+          minutes: float | None = None, resume: bool = True, batch_size: int | None = None,
+          keep: int = 2, f0_method: str = "dio", eval_interval: int | None = None,
+          log_interval: int | None = None, precision: str | None = None, scratch=None,
+          allow_mismatch: bool = False) -> TrainResult:
+    """Prepare (if needed) and train a so-vits-svc model for ``steps`` steps or ``minutes``.
+
+    Introduced in notebook 09. ``steps`` is the total target, as ``epochs = epochs_for_steps(
+    steps, clips, batch_size)``. ``minutes`` is this call's time budget (preparing included):
+    after :data:`_WARMUP` steps the measured speed turns it into a step target (whole epochs,
+    never past ``steps``), shown as the progress bar's total and ETA. Neither given: 12 steps
+    in QUICK mode, :data:`FULL_MINUTES` in FULL. Training stops at the end of an epoch and
+    saves ``G_{epoch}.pth``/``D_{epoch}.pth``; with ``resume=True`` the next call continues from
+    the newest pair in ``run_dir/logs/44k`` (``resume=False`` refuses to overwrite a run).
+
+    ``batch_size`` defaults to :func:`auto_batch_size` and halves after an out-of-memory error
+    (a :class:`TrainWarning`; training carries on from the newest checkpoint). ``precision``
+    (one of :data:`PRECISIONS`) defaults to :func:`precision_for` the device and is written to
+    the config as so-vits-svc-fork's ``fp16_run``/``bf16_run``. ``eval_interval`` and
+    ``log_interval`` are in steps: validation (with a checkpoint) and image logging.
+    ``scratch`` is a folder on a fast local disk (Colab's VM disk while ``run_dir`` is on
+    Drive): the features are copied there and read from there; the run folder's config and
+    lists still name its own files. ``keep`` newest G_/D_ pairs are kept. Checkpoints that do
+    not fit the config's model raise TrainError unless ``allow_mismatch=True``; a newest
+    checkpoint cut short is set aside (see :func:`set_aside_damaged`). Losses go to
+    TensorBoard logs in ``run_dir/logs/44k/lightning_logs``.
     """
     import lightning.pytorch as pl
     from lightning.pytorch.loggers import TensorBoardLogger
@@ -547,6 +788,15 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     run_dir = Path(run_dir).absolute()
     paths = run_layout(run_dir)
     model_dir = paths.model
+    if minutes is not None and not minutes > 0:
+        raise ValueError(f"minutes must be a number > 0, got {minutes!r}.")
+    device = runtime.pick_device()
+    precision = precision or precision_for(device)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    if precision == "16-mixed" and not device.startswith("cuda"):
+        raise TrainError(f"precision='16-mixed' needs a CUDA GPU; training {run_dir} runs on "
+                         f"{device}: pass precision='32' (or 'bf16-mixed').")
     if not resume and (checkpoints(model_dir, "G") or checkpoints(model_dir, "D")):
         found = [p.name for p in checkpoints(model_dir, "G") + checkpoints(model_dir, "D")
                  if not p.name.endswith("_0.pth")]
@@ -558,14 +808,12 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
     config_path = prepare(dataset_dir, run_dir, speaker, f0_method=f0_method, quick=quick)
     n_train = len([ln for ln in (paths.lists / "train.txt").read_text("utf-8").splitlines()
                    if ln.strip()])
-    batch_size = batch_size or auto_batch_size()
-    batch_size = min(batch_size, n_train)
-    steps = steps or (12 if quick else 20000)
-    epochs = epochs_for_steps(steps, n_train, batch_size)
-    spe = steps_per_epoch(n_train, batch_size)
-    config = _tune_config(_read_json(config_path), batch_size=batch_size, epochs=epochs, keep=keep)
-    config["train"]["eval_interval"] = eval_interval or (10**9 if quick else 1000)
-    _write_json(config_path, config)
+    batch_size = min(batch_size or auto_batch_size(), n_train)
+    if steps is None and minutes is None:
+        steps, minutes = (12, None) if quick else (None, FULL_MINUTES)
+    deadline = start + 60 * minutes if minutes is not None else None
+    scratch = Path(scratch).absolute() if scratch is not None else None
+    lists = _to_scratch(paths, scratch) if scratch is not None else None
 
     model_dir.mkdir(parents=True, exist_ok=True)
     set_aside = set_aside_damaged(model_dir)
@@ -576,57 +824,71 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None, resum
         warnings.warn(f"{', '.join(p.name for p in set_aside)} could not be read (cut short?): moved "
                       f"to {set_aside[0].parent}; training resumes from "
                       f"{latest.name if latest else 'the start'}.", CheckpointWarning, stacklevel=2)
-    done_epochs = int(_CKPT.fullmatch(latest.name).group(2)) if latest else 0
     log_dir = model_dir / "lightning_logs"
-    if done_epochs < epochs:
-        with runtime.quiet():
+    plan = {}
+
+    def fit(batch_size: int):
+        """Write the config for ``batch_size``, then train from the newest checkpoint."""
+        spe = steps_per_epoch(n_train, batch_size)
+        epochs = epochs_for_steps(steps, n_train, batch_size) if steps else _MOST_EPOCHS
+        config = _tune_config(_read_json(config_path), batch_size=batch_size, epochs=epochs, keep=keep)
+        config["train"]["eval_interval"] = eval_interval or (10**9 if quick else 1000)
+        if log_interval is not None:
+            config["train"]["log_interval"] = log_interval
+        config["train"].update({"fp16_run": precision == "16-mixed",
+                                "bf16_run": precision == "bf16-mixed"})
+        _write_json(config_path, config)
+        latest = latest_checkpoint(model_dir, "G")
+        done_epochs = int(_CKPT.fullmatch(latest.name).group(2)) if latest else 0
+        plan.update(spe=spe, epochs=epochs, progress=None)
+        if done_epochs >= epochs:
+            return
+        unfit: list[str] = []
+        with runtime.quiet(), _training_swaps(unfit):
             hparams = svc_utils.get_backup_hparams(config_path, model_dir)  # copies config.json
+            if lists is not None:   # read from the scratch copies; config.json names the run's
+                hparams.data.training_files, hparams.data.validation_files = map(str, lists)
             runtime.seed_everything(config["train"]["seed"])
             datamodule = VCDataModule(hparams)
-            with warnings.catch_warnings(record=True) as caught:   # it loads G_ and D_ here
-                warnings.simplefilter("always")
-                model = VitsLightning(reset_optimizer=False, **hparams)
-            unfit = [str(w.message) for w in caught
-                     if str(w.message).startswith(("Keys not found", "Shape mismatch"))]
+            model = VitsLightning(reset_optimizer=False, **hparams)   # loads the newest G_/D_
+            if latest is None or latest.name == "G_0.pth":
+                # from the pretrained base, the speaker table is expected not to fit (other
+                # speakers, or none in a "clean" base): the new speakers start from scratch
+                unfit[:] = [p for p in unfit if f" {_SPEAKER_TABLE}" not in p]
             if unfit and not allow_mismatch:
+                d = latest_checkpoint(model_dir, "D")
                 raise TrainError(
-                    f"The checkpoints in {model_dir} ({latest.name if latest else 'G_0'} and its D_) "
-                    f"do not fit the model of {config_path}: {unfit[0][:300]}. Those layers would "
-                    "train from random weights. Start a new run folder (or use the config the "
-                    "checkpoints were made with), or pass allow_mismatch=True to train anyway.")
-            precision = ("16-mixed" if hparams.train.fp16_run else
-                         "bf16-mixed" if hparams.train.get("bf16_run", False) else 32)
+                    f"{latest.name if latest else 'G_0'} and {d.name if d else 'D_0'} in {model_dir} "
+                    f"do not fit the model of {config_path} ({len(unfit)} problems, e.g. "
+                    f"{'; '.join(unfit[:2])}): those layers would train from random weights. "
+                    "Start a new run folder (or use the config the checkpoints were made with), "
+                    "or pass allow_mismatch=True to train anyway.")
+            progress = _progress_callback(epochs * spe, done_epochs * spe, spe, deadline)
+            plan["progress"] = progress
             trainer = pl.Trainer(  # the settings of so-vits-svc-fork's train(), minus its device
                 # statistics and with our progress bar
                 logger=TensorBoardLogger(model_dir, "lightning_logs", hparams.train.get("log_version", 0)),
                 val_check_interval=hparams.train.eval_interval, max_epochs=epochs,
                 check_val_every_n_epoch=None, precision=precision,
-                accelerator="cpu" if runtime.pick_device() == "cpu" else "auto", devices=1,
-                callbacks=[_progress_callback(epochs * spe, done_epochs * spe)],
-                benchmark=True, enable_checkpointing=False, enable_progress_bar=False,
-                enable_model_summary=False, num_sanity_val_steps=0)
-            with saving_atomically():
-                trainer.fit(model, datamodule=datamodule)
-        prune_checkpoints(model_dir, keep)
+                accelerator="cpu" if device == "cpu" else "auto", devices=1,
+                # cuDNN autotuning off (so-vits-svc-fork turns it on): clips differ in length, so
+                # it tunes again and again; on an H200 its trials took 133 of 140 GiB and 59 s of
+                # warm-up for no steady gain (benchmarks/README.md, svc_gpu.py)
+                callbacks=[progress], benchmark=False, enable_checkpointing=False,
+                enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+            trainer.fit(model, datamodule=datamodule)
+
+    _, batch_size = _fit_halving(fit, batch_size, run_dir)
+    prune_checkpoints(model_dir, keep)
+    progress = plan["progress"]
     latest = latest_checkpoint(model_dir, "G")
-    total = int(_CKPT.fullmatch(latest.name).group(2)) * spe if latest else 0
+    total = int(_CKPT.fullmatch(latest.name).group(2)) * plan["spe"] if latest else 0
+    epochs = progress.target // plan["spe"] if progress is not None else plan["epochs"]
     return TrainResult(run_dir, config_path, latest, total, time.perf_counter() - start,
-                       epochs=epochs, batch_size=batch_size, steps_per_epoch=spe, log_dir=log_dir,
-                       set_aside=set_aside, resumed_from=resumed_from)
-
-
-def run_folder(speaker: str) -> Path:
-    """Where FULL mode keeps the run of ``speaker``: ``runs/{speaker}``, on Google Drive on Colab.
-
-    Introduced in notebook 09. On Colab it mounts Drive first (Colab asks for permission),
-    so checkpoints survive a disconnect: ``/content/drive/MyDrive/voicelab/runs/{speaker}``.
-    """
-    if runtime.is_colab():
-        from google.colab import drive
-
-        drive.mount("/content/drive")
-        return Path("/content/drive/MyDrive/voicelab/runs") / speaker
-    return Path("runs") / speaker
+                       epochs=epochs, batch_size=batch_size, steps_per_epoch=plan["spe"],
+                       log_dir=log_dir, set_aside=set_aside, resumed_from=resumed_from,
+                       minutes=minutes, steps_per_second=progress.rate if progress else None,
+                       precision=precision, scratch=scratch)
 
 
 def example_run(steps: int = 18) -> Path:

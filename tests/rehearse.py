@@ -1,0 +1,285 @@
+"""The FULL rehearsal: notebooks 08 -> 09 -> 10 -> 11 in FULL mode, offline, on the CPU (`make rehearse`).
+
+No machine of CI has a GPU, the Hub or a microphone, so FULL mode (a student's own voice on Colab)
+is checked like this: the same notebooks, their FULL code path (``VOICELAB_QUICK=0``), offline
+(``HF_HUB_OFFLINE=1``), on the CPU, with
+
+* stand-ins for the Hub's models that have the real files' names, formats, sizes and architecture
+  (random weights), put where voicelab.core.hub caches the real ones
+  (:func:`voicelab.voice.rehearsal.install_stand_ins`), so FULL code finds them as a cache hit;
+* a "Google Drive" and a "VM disk" that are two local folders (``VOICELAB_WORKSPACE``,
+  ``VOICELAB_LOCAL``);
+* the student's "takes": offline speech (flite's slt, with pauses) put in the workspace's
+  ``recordings`` folder, as an upload would;
+* only the numbers of training steps small (papermill sets the notebooks' settings cells).
+
+The story, checked at each step (any failed check stops the run with exit status 1):
+
+1. 08 cuts the takes into clips in the workspace, where 09 reads them;
+2. 09 prepares and trains a few steps, validating and logging every step (so-vits-svc-fork's
+   FULL-only image and audio logging runs), checkpoints on "Drive";
+3. the "VM disk" is wiped (a new Colab machine) and 09 runs again: it resumes from the newest
+   checkpoint and does not prepare (pre-hubert) again;
+4. the newest checkpoint is cut short (a disconnect while saving) and 09 runs again: it resumes from
+   the older pair and says so; then ``voicelab train`` does the same from the command line (exit 0);
+5. 10 refuses a run that holds only the pretrained ``G_0.pth``, then converts and scores the run;
+6. 11 refuses to export with the placeholder consent, then exports with a consent statement filled in.
+
+Executed notebooks, a log and ``times.json`` go to ``build/rehearsal/`` (``--out``). Each run
+starts from an empty "Drive" and "VM disk"; the caches (stand-ins, offline speech) are kept
+between runs in ``build/rehearsal/cache`` unless ``--fresh``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SPEAKER = "me"
+
+
+class RehearsalError(Exception):
+    """A check of the rehearsal failed."""
+
+
+def check(ok: bool, what: str) -> None:
+    if not ok:
+        raise RehearsalError(what)
+    print(f"  ok: {what}", flush=True)
+
+
+def environment(out: Path) -> dict[str, str]:
+    """The FULL-offline-CPU environment of the rehearsal, with its own Drive, VM disk and caches."""
+    env = {
+        "VOICELAB_QUICK": "0", "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "",
+        "VOICELAB_WORKSPACE": str(out / "drive" / "voicelab"), "VOICELAB_LOCAL": str(out / "vm"),
+        "VOICELAB_CACHE": str(out / "cache" / "voicelab"), "HF_HOME": str(out / "cache" / "hf"),
+        "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+        # the venv's programs (tensorboard, for notebook 09's %tensorboard) as on Colab
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    env.pop("CI", None)
+    return env
+
+
+class Rehearsal:
+    def __init__(self, out: Path):
+        self.out = out
+        self.times: list[tuple[str, float, str]] = []
+        self.ws = None
+
+    def notebook(self, name: str, label: str, expect_error: str | None = None, **parameters) -> str:
+        """Run notebook ``name`` with papermill; return its text output (or the error's text)."""
+        import papermill
+        from papermill.exceptions import PapermillExecutionError
+
+        source = next(NOTEBOOKS.glob(f"{name}_*.ipynb"))
+        executed = self.out / "notebooks" / f"{label}.ipynb"
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        print(f"\n== {label}: {source.name} {parameters or ''}", flush=True)
+        start = time.perf_counter()
+        error = None
+        try:
+            papermill.execute_notebook(str(source), str(executed), parameters=parameters,
+                                       cwd=str(NOTEBOOKS), kernel_name="python3",
+                                       progress_bar=False, log_output=False,
+                                       execution_timeout=1800)
+        except PapermillExecutionError as e:
+            error = e
+        wall = time.perf_counter() - start
+        text = _outputs(executed)
+        if expect_error is None:
+            if error is not None:
+                raise RehearsalError(f"{label} failed at cell {error.exec_count}: {error.ename}: "
+                                     f"{error.evalue} (see {executed})")
+            outcome = "ran to the end"
+        else:
+            if error is None:
+                raise RehearsalError(f"{label} ran to the end, but it should have stopped ({expect_error})")
+            message = f"{error.ename}: {error.evalue}"
+            check(expect_error in message, f"{label} stopped with {message[:160]!r}")
+            text += "\n" + message
+            outcome = f"stopped as it should ({error.ename})"
+        self.times.append((label, wall, outcome))
+        print(f"   {label}: {wall:.0f} s, {outcome}", flush=True)
+        return text
+
+    # ---------------------------------------------------------------- the story
+
+    def takes(self) -> None:
+        """The student's takes: offline speech, two long recordings with pauses, as uploads."""
+        import numpy as np
+
+        from voicelab import audio
+        from voicelab.data import speech
+        from voicelab.voice import workspace
+
+        self.ws = workspace.open_workspace(SPEAKER)
+        folder = speech.make_speech(["slt"]) / "slt"
+        clips = sorted(folder.glob("slt_*.wav"))
+        rng = np.random.default_rng(0)
+        # 18 sentences in three takes: about 6 clips, so 2 train clips and one step per epoch
+        # (so-vits-svc-fork trains whole epochs and names checkpoints by epoch)
+        for n, half in enumerate((clips[:6], clips[6:12], clips[12:18]), start=1):
+            parts = []
+            for p in half:
+                y, sr = audio.load(p, sr=44100)
+                parts += [y, np.zeros(int(rng.uniform(0.5, 1.0) * sr), np.float32)]
+            audio.save(self.ws.next_take(), 0.5 * np.concatenate(parts), 44100)
+        check(len(self.ws.takes()) == 3, f"three takes in {self.ws.recordings}")
+
+    def features(self) -> dict[str, int]:
+        from voicelab.voice import svc
+
+        data = svc.run_layout(self.ws.run_dir).data
+        return {p.name: p.stat().st_mtime_ns for p in data.rglob("*.data.pt")}
+
+    def checkpoints(self) -> list[str]:
+        from voicelab.voice import svc
+
+        model = svc.run_layout(self.ws.run_dir).model
+        return [p.name for p in svc.checkpoints(model, "G")]
+
+    def run(self) -> None:
+        from voicelab.core import hub
+        from voicelab.voice import rehearsal, svc
+
+        print("== stand-ins in the caches (real names, formats and sizes; random weights)", flush=True)
+        start = time.perf_counter()
+        placed = rehearsal.install_stand_ins()
+        self.times.append(("stand-ins", time.perf_counter() - start, f"{len(placed)} assets"))
+        for name, path in placed.items():
+            check(hub.is_stand_in(path), f"{name} is labelled a stand-in ({path.name})")
+
+        self.takes()
+        self.notebook("08", "08")
+        clips = sorted(self.ws.clips.glob("*.wav"))
+        check(len(clips) >= 5, f"08 left {len(clips)} clips in {self.ws.clips}, where 09 reads them")
+        check(self.ws.report.is_file(), "08 wrote its report into the workspace")
+        check(len(self.ws.takes()) == 3, "08 left the takes alone")
+
+        # the first run validates and logs every step (FULL-only code paths); the later ones only
+        # need to resume, and save their checkpoints when they stop
+        train = dict(LOG_INTERVAL=1, EXTRA_STEPS=1, MINUTES=None)
+        text = self.notebook("09", "09-first", STEPS=2, EVAL_INTERVAL=1, **train)
+        first = self.checkpoints()
+        check(first and first[-1] != "G_0.pth", f"09 saved checkpoints on Drive: {first}")
+        events = list((svc.run_layout(self.ws.run_dir).model / "lightning_logs").rglob("events.*"))
+        check(bool(events) and _has_images(events), "validation logged spectrogram images (np.fromstring path)")
+        features = self.features()
+        check(bool(features), f"{len(features)} feature files in the run folder")
+
+        shutil.rmtree(os.environ["VOICELAB_LOCAL"], ignore_errors=True)   # a new Colab machine
+        text = self.notebook("09", "09-new-machine", STEPS=4, EVAL_INTERVAL=1000, **train)
+        check(f"resumed from {first[-1]}" in text, f"after the VM-disk wipe, 09 resumed from {first[-1]}")
+        check(self.features() == features, "and did not run pre-hubert again (features untouched)")
+        second = self.checkpoints()
+        check(second[-1] != first[-1], f"and trained on: {second}")
+
+        newest = svc.run_layout(self.ws.run_dir).model / second[-1]
+        with open(newest, "r+b") as f:                                      # a save cut short
+            f.truncate(newest.stat().st_size // 2)
+        text = self.notebook("09", "09-damaged-checkpoint", STEPS=6, EVAL_INTERVAL=1000, **train)
+        older = second[-2]
+        check(f"resumed from {older}" in text, f"with {newest.name} cut short, 09 resumed from {older}")
+        check("could not be read" in text and "set-aside" in text,
+              "and said that it set the damaged pair aside")
+
+        third = self.checkpoints()
+        newest = svc.run_layout(self.ws.run_dir).model / third[-1]
+        with open(newest, "r+b") as f:
+            f.truncate(newest.stat().st_size // 2)
+        start = time.perf_counter()
+        cli = subprocess.run([str(Path(sys.executable).parent / "voicelab"), "train", str(self.ws.dataset_raw),
+                              "--speaker", SPEAKER, "--out", str(self.ws.run_dir), "--steps", "8"],
+                             capture_output=True, text=True)
+        self.times.append(("voicelab train (CLI)", time.perf_counter() - start, f"exit {cli.returncode}"))
+        print(cli.stdout[-600:], cli.stderr[-600:])
+        check(cli.returncode == 0, f"voicelab train after a cut-short {newest.name} exited {cli.returncode}")
+
+        base = self.ws.root / "runs" / "base" / "logs" / "44k"          # training never saved
+        base.mkdir(parents=True)
+        model = svc.run_layout(self.ws.run_dir).model
+        for name in ("G_0.pth", "D_0.pth", "config.json"):
+            shutil.copy2(model / name, base / name)
+        self.notebook("10", "10-untrained", expect_error="holds only G_0.pth", SPEAKER="base", LAUNCH_APP=False)
+        self.notebook("10", "10")
+
+        self.notebook("11", "11-placeholder-consent", expect_error="Not exported")
+        check(not self.ws.exports.exists() or not any(self.ws.exports.rglob("*.safetensors")),
+              "11 exported nothing with the placeholder consent")
+        consent = ("Rehearsal: the voice is flite's synthetic 'slt' (CMU ARCTIC, free licence); "
+                   "exported only to test the export, never to be published.")
+        self.notebook("11", "11", CONSENT=consent, CONSENT_CONFIRMED=True)
+        check(any(self.ws.exports.rglob("model.safetensors")), "11 exported into the workspace")
+
+
+def _has_images(events) -> bool:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for path in events:
+        acc = EventAccumulator(str(path), size_guidance={"images": 0})
+        acc.Reload()
+        if acc.Tags().get("images"):
+            return True
+    return False
+
+
+def _outputs(path: Path) -> str:
+    """Every text output of an executed notebook (streams, results, errors), joined."""
+    if not path.is_file():
+        return ""
+    nb = json.loads(path.read_text())
+    parts = []
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            if "text" in o:
+                parts.append("".join(o["text"]))
+            parts.append("".join(o.get("data", {}).get("text/plain", "")))
+            if o.get("output_type") == "error":
+                parts.append(f"{o['ename']}: {o['evalue']}")
+    return "\n".join(parts)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "build" / "rehearsal"), help="work folder")
+    parser.add_argument("--fresh", action="store_true", help="also rebuild the caches (stand-ins)")
+    args = parser.parse_args(argv)
+    out = Path(args.out).absolute()
+    for folder in ("drive", "vm", "notebooks") + (("cache",) if args.fresh else ()):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.update(environment(out))
+    os.environ.pop("CI", None)          # CI=... would force QUICK mode
+    rehearsal = Rehearsal(out)
+    start = time.perf_counter()
+    status = 0
+    try:
+        rehearsal.run()
+    except RehearsalError as e:
+        print(f"\nREHEARSAL FAILED: {e}", flush=True)
+        status = 1
+    total = time.perf_counter() - start
+    # %tensorboard (notebook 09) leaves its server running, as on Colab; stop the rehearsal's
+    subprocess.run(["pkill", "-f", f"tensorboard.*{out}"], check=False)
+    print(f"\n{'step':28s} {'seconds':>8s}  outcome")
+    for label, wall, outcome in rehearsal.times:
+        print(f"{label:28s} {wall:8.0f}  {outcome}")
+    print(f"{'total':28s} {total:8.0f}  {'PASSED' if status == 0 else 'FAILED'}")
+    (out / "times.json").write_text(json.dumps(
+        {"total_s": round(total, 1), "passed": status == 0,
+         "steps": [{"step": s, "seconds": round(w, 1), "outcome": o} for s, w, o in rehearsal.times]},
+        indent=1) + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
