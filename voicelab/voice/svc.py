@@ -722,7 +722,7 @@ _SPEAKER_TABLE = "emb_g."
 
 
 @contextlib.contextmanager
-def _training_swaps(unfit: list[str]):
+def _training_swaps(unfit: list[str], ignore: tuple[str, ...] = ()):
     """so-vits-svc-fork's helpers swapped for the length of a training run.
 
     Checkpoints saved all or nothing (:func:`saving_atomically`); ``safe_load`` first adds to
@@ -730,6 +730,7 @@ def _training_swaps(unfit: list[str]):
     ~1 GB pair a second time; its image logging without ``np.fromstring`` (deprecated in
     numpy 2.0-2.2, an error from 2.3) and without switching a notebook's matplotlib backend
     to Agg; ``torch.stft``, which its bf16 set-up replaces for good, put back afterwards.
+    Keys starting with an ``ignore`` prefix are not counted as misfits.
     """
     import torch
     from so_vits_svc_fork import utils as svc_utils
@@ -738,7 +739,7 @@ def _training_swaps(unfit: list[str]):
 
     def safe_load(module, state_dict):
         if isinstance(module, torch.nn.Module):
-            unfit.extend(f"{type(module).__name__} {p}" for p in misfit(state_dict, module))
+            unfit.extend(f"{type(module).__name__} {p}" for p in misfit(state_dict, module, ignore))
         original(module, state_dict)
 
     with contextlib.ExitStack() as stack:
@@ -844,17 +845,16 @@ def train(dataset_dir, run_dir, *, speaker: str, steps: int | None = None,
         if done_epochs >= epochs:
             return
         unfit: list[str] = []
-        with runtime.quiet(), _training_swaps(unfit):
+        # from the pretrained base, the speaker table is expected not to fit (other speakers,
+        # or none in a "clean" base): the new speakers start from scratch
+        from_base = latest is None or latest.name == "G_0.pth"
+        with runtime.quiet(), _training_swaps(unfit, (_SPEAKER_TABLE,) if from_base else ()):
             hparams = svc_utils.get_backup_hparams(config_path, model_dir)  # copies config.json
             if lists is not None:   # read from the scratch copies; config.json names the run's
                 hparams.data.training_files, hparams.data.validation_files = map(str, lists)
             runtime.seed_everything(config["train"]["seed"])
             datamodule = VCDataModule(hparams)
             model = VitsLightning(reset_optimizer=False, **hparams)   # loads the newest G_/D_
-            if latest is None or latest.name == "G_0.pth":
-                # from the pretrained base, the speaker table is expected not to fit (other
-                # speakers, or none in a "clean" base): the new speakers start from scratch
-                unfit[:] = [p for p in unfit if f" {_SPEAKER_TABLE}" not in p]
             if unfit and not allow_mismatch:
                 d = latest_checkpoint(model_dir, "D")
                 raise TrainError(
@@ -1017,14 +1017,16 @@ def find_model(model, *, allow_base: bool = False) -> tuple[Path, Path]:
 _MODEL_CACHE: dict = {}
 
 
-def misfit(state: dict, model) -> list[str]:
+def misfit(state: dict, model, ignore: tuple[str, ...] = ()) -> list[str]:
     """How the weights ``state`` fail to fit ``model`` (a torch module): missing keys, unexpected
     keys, shapes that differ. Empty when every tensor fits. :func:`convert` checks with it.
+    Keys starting with one of the ``ignore`` prefixes are not checked.
 
     so-vits-svc-fork loads what fits and only warns about the rest, which then keeps its random
     initial values: a model that does not match its config would train or convert from noise.
     """
-    own = model.state_dict()
+    own = {k: v for k, v in model.state_dict().items() if not k.startswith(ignore)}
+    state = {k: v for k, v in state.items() if not k.startswith(ignore)}
     problems = [f"missing {k}" for k in own if k not in state]
     problems += [f"unexpected {k}" for k in state if k not in own]
     problems += [f"{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the model"

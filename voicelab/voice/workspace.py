@@ -98,9 +98,10 @@ class Workspace:
 
     def describe(self) -> str:
         """A few lines saying what is there so far (for the notebooks' first cells)."""
+        from .svc import checkpoints, run_layout
+
         n_clips = len(list(self.clips.glob("*.wav"))) if self.clips.is_dir() else 0
-        ckpts = sorted(p.name for p in (self.run_dir / "logs" / "44k").glob("G_*.pth")) \
-            if (self.run_dir / "logs" / "44k").is_dir() else []
+        ckpts = [p.name for p in checkpoints(run_layout(self.run_dir).model, "G")]
         return "\n".join([
             f"workspace {self.root} (speaker {self.speaker!r})",
             f"  recordings: {len(self.takes())} takes in {self.recordings}",
