@@ -15,6 +15,11 @@ offline rule live here and nowhere else:
   :class:`~voicelab.core.errors.HubOfflineError` says what is missing and how to get it.
 * :func:`load_weights` opens ``.safetensors`` and ``.pt/.pth/.bin/.ckpt`` files without
   running any code stored in them; :func:`save_weights` writes safetensors.
+* :data:`MANIFEST` (:mod:`voicelab.core.manifest`) lists every external asset as its repository
+  publishes it; :func:`asset` builds an :class:`Asset` from it, and every stand-in of such an
+  asset is checked against it when written (same file names, same formats).
+  :func:`install_stand_in` writes an asset's full-size stand-in where the real download is
+  cached, for the offline FULL rehearsal (``make rehearse``).
 """
 from __future__ import annotations
 
@@ -35,20 +40,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from . import files, runtime
+from . import files, manifest, runtime
 from .errors import (
     ChecksumError, DownloadError, HubOfflineError, ModelFileError, ModelFileNotFoundError,
     UnsafeModelError, VoicelabError,
 )
 
 __all__ = [
-    "Asset", "fetch", "hf_file", "hf_snapshot", "url_file",
+    "Asset", "asset", "MANIFEST", "install_stand_in", "fetch", "hf_file", "hf_snapshot", "url_file",
     "is_stand_in", "load_weights", "save_weights", "sha256sum", "hf_cache_dir",
     "ModelFileError", "ModelFileNotFoundError", "DownloadError",
 ]
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 STAND_IN_MARKER = ".voicelab-stand-in"
+#: Every external asset as published (see :mod:`voicelab.core.manifest`).
+MANIFEST = manifest.MANIFEST
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -66,6 +73,9 @@ class Asset:
     digits) is checked for single files when given. ``stand_in(path)`` writes a small
     local substitute (e.g. a tiny randomly initialised model) for offline runs: it gets
     the file path to write for a single file, or the folder to fill for a snapshot.
+    ``full_stand_in`` (same call) writes the full-size one the FULL rehearsal installs
+    (:func:`install_stand_in`). ``manifest`` names the asset's :data:`MANIFEST` entry; both
+    stand-ins are then checked against it. Build manifest assets with :func:`asset`.
     """
 
     name: str
@@ -77,6 +87,8 @@ class Asset:
     description: str = ""
     allow_patterns: tuple[str, ...] | None = None
     stand_in: Callable[[Path], object] | None = field(default=None, compare=False, repr=False)
+    full_stand_in: Callable[[Path], object] | None = field(default=None, compare=False, repr=False)
+    manifest: str | None = None
 
     def __post_init__(self):
         if not _NAME.fullmatch(self.name):
@@ -108,6 +120,31 @@ class Asset:
         if self.url is not None:
             return self.url
         return self.repo_id if self.filename is None else f"{self.repo_id}/{self.filename}"
+
+
+def asset(name: str, *, filename: str | None = None,
+          stand_in: Callable[[Path], object] | None = None,
+          full_stand_in: Callable[[Path], object] | None = None) -> Asset:
+    """The :class:`Asset` of :data:`MANIFEST` entry ``name``: its repository (the whole listed
+    file set, a snapshot) or, with ``filename``, one listed file of it; or its URL.
+
+    Introduced in notebook 00. Modules declare their assets with this, so no loader can be
+    handed a file the manifest does not list.
+    """
+    e = manifest.entry(name)
+    description = f"{e.source} ({e.licence})"
+    if e.url is not None:
+        return Asset(name, url=e.url, filename=e.files[0].path, description=description,
+                     stand_in=stand_in, full_stand_in=full_stand_in, manifest=name)
+    if e.kind != "model":
+        raise ValueError(f"{name}: a {e.kind} repository; fetch its files by URL "
+                         "(Asset(url=..., manifest=...)).")
+    if filename is not None and (e.file(filename) is None or any(c in filename for c in "*?[")):
+        raise ValueError(f"{name}: {filename!r} is not one of the files the manifest lists.")
+    patterns = None if filename else tuple(f.path for f in e.files)
+    return Asset(name, repo_id=e.repo_id, filename=filename, revision=e.revision,
+                 allow_patterns=patterns, description=description, stand_in=stand_in,
+                 full_stand_in=full_stand_in, manifest=name)
 
 
 def fetch(asset: Asset) -> Path:
@@ -359,10 +396,120 @@ def _build_stand_in(asset: Asset, tmp: Path, rel: Path | None) -> None:
         raise VoicelabError(f"The stand-in for asset {asset.name!r} wrote nothing at {target}; "
                             "its stand_in function must write the file (or fill the folder) "
                             "it is given.")
+    _check_against_manifest(asset, tmp, rel)
     (tmp / STAND_IN_MARKER).write_text(json.dumps(
         {"asset": asset.name, "replaces": asset.source,
          "note": "small local stand-in built offline by voicelab.core.hub, not the real weights"},
         indent=1) + "\n")
+
+
+def _check_against_manifest(asset: Asset, folder: Path, rel: Path | None) -> None:
+    """A stand-in of a manifest asset holds exactly the published file names, in their formats."""
+    if asset.manifest is None:
+        return
+    e = manifest.entry(asset.manifest)
+    if rel is None:
+        manifest.check_folder(e, folder, ignore=(STAND_IN_MARKER,))
+    else:
+        listed = e.file(rel.as_posix()) or (e.file(asset.filename) if asset.filename else None)
+        manifest.check_file(e, folder / rel, listed.path if listed else rel.as_posix())
+
+
+# ---------------------------------------------------------------------------- rehearsal
+
+
+def install_stand_in(asset: Asset, *, seed: int = 0) -> Path:
+    """Write ``asset``'s full-size stand-in where :func:`fetch` finds the real download; return that path.
+
+    For the FULL rehearsal (``make rehearse``; no notebook calls it): Hub repos go into
+    :func:`hf_cache_dir` as huggingface_hub lays its cache out (blobs, a snapshot of symlinks,
+    ``refs/<revision or main>``), URL files into ``cache_dir()/downloads``, so FULL code offline
+    (``VOICELAB_QUICK=0 HF_HUB_OFFLINE=1``) takes them as a cache hit. The files are checked
+    against the asset's manifest entry and labelled (:func:`is_stand_in`). What is there already
+    is kept; an interrupted install leaves nothing :func:`fetch` would pick up. Refused online:
+    a stand-in in a user's real cache would later be taken for the real file.
+    """
+    import contextlib
+
+    from .torchutil import seeded
+
+    if not runtime.is_offline():
+        raise VoicelabError(
+            f"install_stand_in({asset.name}) writes random weights where the real download is "
+            "cached; online, voicelab would later use them as if they were real. Run it offline "
+            "(HF_HUB_OFFLINE=1) with VOICELAB_CACHE and HF_HOME pointing at folders made for "
+            "the rehearsal.")
+    write = asset.full_stand_in or asset.stand_in
+    if write is None:
+        raise VoicelabError(f"asset {asset.name!r} has no stand-in to install.")
+    quiet = runtime.quiet(logs=True)
+    if asset.url is not None:
+        dest = _url_cache_path(asset.url, asset.filename)
+        if dest.is_file():
+            return dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with files.atomic_path(dest) as tmp, seeded(seed), quiet:
+            write(tmp)
+            if asset.manifest is not None:
+                e = manifest.entry(asset.manifest)
+                manifest.check_file(e, tmp, e.file(asset.filename).path if e.file(asset.filename)
+                                    else asset.filename)
+        _stand_in_marker(dest.parent, asset)
+        return dest
+    repo = hf_cache_dir() / ("models--" + asset.repo_id.replace("/", "--"))
+    ref = repo / "refs" / (asset.revision or "main")
+    wanted = [asset.filename] if asset.filename else None
+    if ref.is_file():
+        current = repo / "snapshots" / ref.read_text().strip()
+        if current.is_dir() and (all((current / n).is_file() for n in wanted) if wanted
+                                 else (current / STAND_IN_MARKER).is_file() or any(current.iterdir())):
+            return current / asset.filename if asset.filename else current
+    commit = asset.revision if asset.revision and re.fullmatch(r"[0-9a-f]{40}", asset.revision) \
+        else hashlib.sha1(f"voicelab stand-in of {asset.repo_id}".encode()).hexdigest()
+    blobs = repo / "blobs"
+    blobs.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        staging = Path(stack.enter_context(_temp_folder(blobs)))
+        with seeded(seed), quiet:
+            write(staging / asset.filename if asset.filename else staging)
+        _check_against_manifest(asset, staging, Path(asset.filename) if asset.filename else None)
+        snapshot = repo / "snapshots" / commit
+        links = {}
+        for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+            rel = path.relative_to(staging)
+            lfs = not rel.name.endswith((".json", ".txt", ".yaml"))
+            blob = files.move(path, blobs / _blob_name(path, lfs))
+            links[rel] = blob.name
+        with files.atomic_folder(snapshot, overwrite=True) as tmp:
+            for rel, blob in links.items():
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                up = Path(*[".."] * (len(rel.parts) + 1))
+                os.symlink(up / "blobs" / blob, tmp / rel)
+            _stand_in_marker(tmp, asset)
+    files.write_text(ref, commit)
+    return snapshot / asset.filename if asset.filename else snapshot
+
+
+def _temp_folder(parent: Path):
+    import tempfile
+
+    return tempfile.TemporaryDirectory(prefix=".stand-in-", dir=parent)
+
+
+def _blob_name(path: Path, lfs: bool) -> str:
+    """The Hub's blob name: sha256 for LFS files, the git blob hash for small text files."""
+    if lfs:
+        return sha256sum(path)
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _stand_in_marker(folder: Path, asset: Asset) -> None:
+    files.write_json(folder / STAND_IN_MARKER, {
+        "asset": asset.name, "replaces": asset.source,
+        "written_by": "voicelab.core.hub.install_stand_in",
+        "note": "full-size stand-in with random weights for an offline FULL rehearsal, "
+                "not the real model"}, indent=1)
 
 
 # ---------------------------------------------------------------------------- checksums
