@@ -200,3 +200,24 @@ def test_every_entry_is_used_by_the_code():
                        if p.name != "manifest.py")
     for name in manifest.MANIFEST:
         assert f'"{name}"' in source, f"{name} is listed in the manifest but no module uses it"
+
+
+def test_voicelab_assets_lists_every_entry(capsys):
+    from voicelab import cli
+
+    assert cli.main(["assets"]) == 0
+    out = capsys.readouterr().out
+    for e in manifest.MANIFEST.values():
+        assert f"`{e.name}`" in out and e.licence in out
+    assert cli.main(["assets", "--json"]) == 0
+    names = [e["name"] for e in json.loads(capsys.readouterr().out)]
+    assert names == list(manifest.MANIFEST)
+
+
+def test_readme_table_is_the_manifest():
+    """README's "What the course downloads" is manifest.table(): regenerate it when an entry changes
+    (`voicelab assets`)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "\n".join(manifest.table()) in readme, "README's asset table differs from `voicelab assets`"

@@ -1,6 +1,7 @@
 """The ``voicelab`` command line. Introduced in notebook 10 (its verbs are the pipeline's steps).
 
     voicelab info                                  mode, device and versions
+    voicelab assets [--json]                       what the course can download, with licences
     voicelab speech [--out DIR]                    the offline example speech (QUICK-mode data)
     voicelab prep INPUT... --speaker NAME --out DIR    recordings -> a data set and its report
     voicelab train DIR --speaker NAME --out RUN    train so-vits-svc on it (resumes)
@@ -24,6 +25,7 @@ from pathlib import Path
 #: verb -> one-line help. Each verb has add_<verb>_arguments and run_<verb> below.
 VERBS: dict[str, str] = {
     "info": "print mode, device and versions",
+    "assets": "list every model and data file the course can download, with sizes and licences",
     "speech": "make the offline example speech",
     "prep": "turn recordings into a so-vits-svc data set with a report",
     "train": "train a so-vits-svc model on a prepared data set",
@@ -42,6 +44,26 @@ def run_info(args: argparse.Namespace) -> int:
     from .core import runtime
 
     print(runtime.report(seed=None))
+    return 0
+
+
+def add_assets_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``voicelab assets``."""
+    parser.add_argument("--json", action="store_true", help="the manifest as JSON")
+
+
+def run_assets(args: argparse.Namespace) -> int:
+    """Print the manifest: one line per asset (or JSON with every file)."""
+    import dataclasses
+
+    from .core import manifest
+
+    entries = list(manifest.MANIFEST.values())
+    if args.json:
+        print(json.dumps([dataclasses.asdict(e) for e in entries], indent=1))
+        return 0
+    for line in manifest.table(entries):
+        print(line)
     return 0
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["File", "Entry", "MANIFEST", "FORMATS", "entry", "check_file", "check_folder",
-           "ManifestError"]
+           "table", "ManifestError"]
 
 MB = 1_000_000
 
@@ -201,6 +201,27 @@ def entry(name: str) -> Entry:
         return MANIFEST[name]
     except KeyError:
         raise KeyError(f"{name!r} is not in voicelab's manifest ({', '.join(sorted(MANIFEST))}).") from None
+
+
+def _size(entry: Entry) -> str:
+    known = [f.size for f in entry.files if f.size]
+    if not known:
+        return "?"
+    total = sum(known)
+    text = f"{total / 1e9:.1f} GB" if total >= 1e9 else f"{total / 1e6:.0f} MB" if total >= 1e6 \
+        else f"{total} B"
+    return text + ("+" if len(known) < len(entry.files) else "")
+
+
+def table(entries=None) -> list[str]:
+    """The manifest as Markdown table lines: asset, source, size, licence, notebooks
+    (``voicelab assets`` prints it; README's "What the course downloads" is this table)."""
+    entries = list(MANIFEST.values()) if entries is None else list(entries)
+    lines = ["| asset | from | size | licence | notebooks |", "|---|---|---|---|---|"]
+    for e in entries:
+        lines.append(f"| `{e.name}` | {e.source} | {_size(e)} | {e.licence} | "
+                     f"{', '.join(e.used_in)} |")
+    return lines
 
 
 # ---------------------------------------------------------------------------- the entries
