@@ -94,7 +94,7 @@ test: system browser disk
 test-jobs: colab test-unit test-guard test-voice test-rest
 
 test-unit: setup
-	$(QUICK_ENV) $(THREADS) $(BIN)/python -m pytest -q -p no:cacheprovider -m "not network" tests
+	$(QUICK_ENV) $(THREADS) $(BIN)/python -m pytest -q -p no:cacheprovider -m "not network and not fullsize" tests
 
 # The Colab drift guard (tests marked network): mostly waiting for PyPI.
 test-guard: setup
