@@ -81,6 +81,25 @@ def test_bark_stand_in_runs_offline_through_load_bark_and_the_pipeline():
     assert stand_in and out["sampling_rate"] == 24000 and np.size(out["audio"]) > 0
 
 
+@pytest.mark.usefixtures("offline_quick")
+def test_bin_weights_are_opened_with_weights_only(monkeypatch):
+    """transformers reads the published pytorch_model.bin files with torch.load(weights_only=True)."""
+    import torch
+
+    seen, real_load = [], torch.load
+
+    def spy(*args, **kwargs):
+        seen.append((str(args[0] if args else kwargs.get("f")), kwargs.get("weights_only")))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    tts.load_speecht5()
+    tts.load_bark()
+    bins = [(f, w) for f, w in seen if f.endswith("pytorch_model.bin")]
+    assert len({f for f, _ in bins}) == 3                      # SpeechT5, HiFi-GAN, Bark
+    assert all(w is True for _, w in bins)
+
+
 # ------------------------------------------------------------------ controls: refused stand-ins
 
 

@@ -249,10 +249,11 @@ _ENTRIES = [
                   "public download scripts (GitHub code search 'speecht5_tts/resolve/main/"
                   "pytorch_model.bin', e.g. a PowerShell model fetcher and a Swift model catalogue) "
                   "fetch pytorch_model.bin from main"),
-        note="Weights on main are pytorch_model.bin only (a model.safetensors exists only in the "
-             "Hub bot's unmerged pull requests, so a snapshot of main has none): loaders must not "
-             "ask for safetensors. The names of the tokenizer/processor JSON files follow the "
-             "transformers 4.x layout of 2023; the tree page itself could not be read offline. "
+        note="Weights on main: pytorch_model.bin (every public download script found fetches it "
+             "from main; none fetches a model.safetensors, which by the course's earlier reading "
+             "exists only in the Hub bot's unmerged pull requests; the tree page itself could not "
+             "be read offline): loaders must not ask for safetensors. The names of the tokenizer/processor JSON files follow the "
+             "transformers 4.x layout of 2023. "
              "Full stand-in: transformers' default SpeechT5Config (the published checkpoint's "
              "architecture, ~144M parameters) with max_text_positions=600, "
              "max_speech_positions=1876 (the TTS checkpoint's, from memory of its config.json, "
@@ -267,8 +268,9 @@ _ENTRIES = [
                   "defaults are this checkpoint's architecture",
                   "Xenova/speecht5_hifigan (its ONNX export, onnx/model.onnx 55.4 MB) in "
                   "transformers.js download lists"),
-        note="pytorch_model.bin only on main (safetensors only in unmerged bot pull requests): "
-             "the reading the course had; no public file here lists the repository's tree."),
+        note="pytorch_model.bin on main (safetensors only in unmerged bot pull requests): the "
+             "course's earlier reading, not re-verified; no public file found here lists this "
+             "repository's weights file. Full stand-in: transformers' default SpeechT5HifiGanConfig."),
     Entry(
         "xvector-slt",
         url="https://huggingface.co/datasets/Xenova/cmu-arctic-xvectors-extracted/resolve/main/"
