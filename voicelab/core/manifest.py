@@ -262,38 +262,95 @@ _ENTRIES = [
                File("spm_char.model", "sentencepiece"), File("tokenizer_config.json", "json"),
                File("special_tokens_map.json", "json"), File("added_tokens.json", "json")),
         licence="MIT", used_in=("07",),
-        evidence=("https://huggingface.co/microsoft/speecht5_tts/tree/main",)),
+        evidence=("https://huggingface.co/microsoft/speecht5_tts/tree/main",
+                  "transformers (older releases): models/speecht5/tokenization_speecht5.py "
+                  "PRETRAINED_VOCAB_FILES_MAP: speecht5_tts/resolve/main/spm_char.model",
+                  "transformers: configuration_speecht5.py SPEECHT5_PRETRAINED_CONFIG_ARCHIVE_MAP: "
+                  "speecht5_tts/resolve/main/config.json",
+                  "public download scripts (GitHub code search 'speecht5_tts/resolve/main/"
+                  "pytorch_model.bin', e.g. a PowerShell model fetcher and a Swift model catalogue) "
+                  "fetch pytorch_model.bin from main"),
+        note="Weights on main: pytorch_model.bin (every public download script found fetches it "
+             "from main; none fetches a model.safetensors, which by the course's earlier reading "
+             "exists only in the Hub bot's unmerged pull requests; the tree page itself could not "
+             "be read offline): loaders must not ask for safetensors. The names of the tokenizer/processor JSON files follow the "
+             "transformers 4.x layout of 2023. "
+             "Full stand-in: transformers' default SpeechT5Config (the published checkpoint's "
+             "architecture, ~144M parameters) with max_text_positions=600, "
+             "max_speech_positions=1876 (the TTS checkpoint's, from memory of its config.json, "
+             "not re-read here)."),
     Entry(
         "speecht5-hifigan", repo_id="microsoft/speecht5_hifigan",
         files=(File("config.json", "json"), File("pytorch_model.bin", "torch-zip", 50 * MB)),
         licence="MIT", used_in=("07",),
-        evidence=("https://huggingface.co/microsoft/speecht5_hifigan/tree/main",)),
+        evidence=("https://huggingface.co/microsoft/speecht5_hifigan/tree/main",
+                  "transformers: configuration_speecht5.py SPEECHT5_PRETRAINED_HIFIGAN_CONFIG_ARCHIVE_MAP: "
+                  "speecht5_hifigan/resolve/main/config.json; SpeechT5HifiGanConfig's docstring: "
+                  "defaults are this checkpoint's architecture",
+                  "Xenova/speecht5_hifigan (its ONNX export, onnx/model.onnx 55.4 MB) in "
+                  "transformers.js download lists"),
+        note="pytorch_model.bin on main (safetensors only in unmerged bot pull requests): the "
+             "course's earlier reading, not re-verified; no public file found here lists this "
+             "repository's weights file. Full stand-in: transformers' default SpeechT5HifiGanConfig."),
     Entry(
         "xvector-slt",
         url="https://huggingface.co/datasets/Xenova/cmu-arctic-xvectors-extracted/resolve/main/"
             "cmu_us_slt_arctic-wav-arctic_a0001.bin",
         files=(File("cmu_us_slt_arctic-wav-arctic_a0001.bin", "float32", 2048),),
         licence="MIT (x-vectors of CMU ARCTIC, free licence)", used_in=("07",),
-        evidence=("transformers.js example (Xenova): BASE_URL datasets/Xenova/cmu-arctic-xvectors-"
-                  "extracted/resolve/main/ + '<speaker_id>.bin', 512 float32, default speaker "
-                  "cmu_us_slt_arctic-wav-arctic_a0001",)),
+        evidence=("transformers.js example text-to-speech-client (Xenova): worker.js BASE_URL "
+                  "https://huggingface.co/datasets/Xenova/cmu-arctic-xvectors-extracted/resolve/main/ "
+                  "+ '<speaker_id>.bin', read as new Float32Array(buffer) and used as a [1, 512] "
+                  "tensor; default speaker cmu_us_slt_arctic-wav-arctic_a0001",
+                  "GitHub code search 'cmu-arctic-xvectors-extracted': several apps fetch "
+                  "cmu_us_<spk>_arctic-wav-arctic_a000N.bin from it as raw float32 "
+                  "(\"Assume raw float32 binary (e.g. .bin from Xenova/cmu-arctic-xvectors-extracted)\")"),
+        note="Raw little-endian float32, 512 values, no header: read with numpy.frombuffer, "
+             "nothing to unpickle. The same file serves as tiny and full stand-in (random values)."),
     Entry(
         "mms-tts-eng", repo_id="facebook/mms-tts-eng",
         files=(File("config.json", "json"), File("model.safetensors", "safetensors", 145 * MB),
                File("tokenizer_config.json", "json"), File("special_tokens_map.json", "json"),
                File("vocab.json", "json")),
         licence="CC-BY-NC-4.0 (non-commercial use only)", used_in=("07",),
-        evidence=("https://huggingface.co/facebook/mms-tts-eng/tree/main",)),
+        evidence=("https://huggingface.co/facebook/mms-tts-eng/tree/main",
+                  "public code: 'wget https://huggingface.co/facebook/mms-tts-eng/resolve/main/"
+                  "model.safetensors' and '.../resolve/main/config.json' (GitHub code search "
+                  "'mms-tts-eng/resolve/main/')",
+                  "transformers: tokenization_vits.py PRETRAINED_VOCAB_FILES_MAP: "
+                  "mms-tts-eng/resolve/main/vocab.json; VitsConfig's docstring: defaults are "
+                  "this checkpoint's architecture",
+                  "model card licence cc-by-nc-4.0 (e.g. https://gr.tbb.rip/models/facebook/mms-tts-eng)"),
+        note="tokenizer_config.json and special_tokens_map.json: transformers' VitsTokenizer files "
+             "(read by AutoTokenizer); not seen in a public listing here. Full stand-in: "
+             "transformers' default VitsConfig."),
     Entry(
         "bark-small", repo_id="suno/bark-small",
         files=(File("config.json", "json"), File("generation_config.json", "json"),
                File("pytorch_model.bin", "torch-zip", 1680 * MB),
                File("tokenizer.json", "json"), File("tokenizer_config.json", "json"),
-               File("special_tokens_map.json", "json"), File("vocab.txt", "text"),
+               File("special_tokens_map.json", "json"), File("vocab.txt", "text", required=False),
                File("speaker_embeddings_path.json", "json"),
                File("speaker_embeddings/v2/en_speaker_*_prompt.npy", "npy")),
         licence="MIT", used_in=("07",),
-        evidence=("https://huggingface.co/suno/bark-small/tree/main",)),
+        evidence=("https://huggingface.co/suno/bark-small/tree/main",
+                  "public prefetch script (GitHub code search 'speaker_embeddings_path.json'): "
+                  "suno/bark-small revision 1dbd7a128513b8ae4a4e2130fed57b7ac9da5bcd runtime files "
+                  "config.json, generation_config.json, pytorch_model.bin, speaker_embeddings/**, "
+                  "speaker_embeddings_path.json, special_tokens_map.json, tokenizer.json, "
+                  "tokenizer_config.json",
+                  "public download scripts fetch https://huggingface.co/suno/bark-small/resolve/main/"
+                  "pytorch_model.bin",
+                  "transformers: models/bark/processing_bark.py (speaker_embeddings_path.json maps "
+                  "'v2/en_speaker_N' to speaker_embeddings/v2/en_speaker_N_{semantic,coarse,fine}"
+                  "_prompt.npy, read with numpy.load, no pickle)"),
+        note="Weights: pytorch_model.bin (whether main also has model.safetensors is not shown by "
+             "any public file found; the loader takes either). vocab.txt (BERT multilingual cased "
+             "WordPiece) is listed by a check for suno/bark, not by the bark-small prefetch list: "
+             "optional, tokenizer.json is what transformers reads. Only the English v2 presets are "
+             "downloaded. Full stand-in: the real config classes, vocabularies, generation config "
+             "and 24 kHz EnCodec, but REDUCED width (2 layers of 256 per sub-model instead of 12 "
+             "of 768) and a word-level vocabulary."),
     # ------------------------------------------------------------- notebook 12
     Entry(
         "musicgen-small", repo_id="facebook/musicgen-small",

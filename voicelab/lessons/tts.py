@@ -220,20 +220,41 @@ def griffin_lim(S, n_iter: int = 32, seed: int = 0) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- Hub models
 #
-# Each Hub model is an Asset of voicelab.core.hub. Offline (QUICK mode) its stand-in is a tiny,
-# randomly initialised model of the same transformers class with real config, tokenizer and
-# processor files, so the loading code below is exactly the code FULL mode runs. A stand-in
-# makes noise, not speech: check hub.is_stand_in(path) before judging what you hear.
+# Each Hub model is an Asset of voicelab.core.hub, declared from its manifest entry
+# (voicelab.core.manifest): the files its repository publishes, in their formats. Offline (QUICK
+# mode) its stand-in is a tiny, randomly initialised model of the same transformers class with the
+# same file names and formats (pytorch_model.bin where the repository publishes .bin), so the
+# loading code below is exactly the code FULL mode runs; the full-size stand-ins are for the
+# offline FULL rehearsal (hub.install_stand_in). A stand-in makes noise, not speech: check
+# hub.is_stand_in(path) before judging what you hear.
 
 _STAND_IN_TEXT = ("the quick brown fox jumps over the lazy dog. pack my box with five dozen liquor jugs! "
                   "how vexingly quick daft zebras jump? 0123456789, ' - : ; \" ( )")
 
 
-def _write_speecht5_stand_in(folder: Path) -> None:
-    """Tiny random SpeechT5ForTextToSpeech + its processor (a character SentencePiece model)."""
+def _save_bin(model, folder: Path) -> None:
+    """``config.json`` + ``pytorch_model.bin`` (torch's zip format, tensors only), as the
+    repositories that publish .bin weights have them; transformers 5 itself writes safetensors only."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.save_pretrained(folder)
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+
+
+def _write_json(path: Path, obj) -> None:
+    import json
+
+    path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_speecht5_stand_in(folder: Path, full: bool = False) -> None:
+    """Random SpeechT5ForTextToSpeech + its processor (a character SentencePiece model), laid out as
+    microsoft/speecht5_tts publishes them. Tiny by default; ``full``: transformers' default
+    SpeechT5 architecture (12 encoder and 6 decoder layers of width 768, about 144M parameters,
+    the published checkpoint's size) with the TTS checkpoint's position limits."""
     import sentencepiece as spm
-    from transformers import (SpeechT5Config, SpeechT5FeatureExtractor, SpeechT5ForTextToSpeech,
-                              SpeechT5Processor, SpeechT5Tokenizer)
+    from transformers import SpeechT5Config, SpeechT5FeatureExtractor, SpeechT5ForTextToSpeech, SpeechT5Tokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,89 +266,159 @@ def _write_speecht5_stand_in(folder: Path) -> None:
             vocab_size=len(set(_STAND_IN_TEXT + letters + letters.upper()) - {" "}) + 5,
             character_coverage=1.0, bos_id=0, pad_id=1, eos_id=2, unk_id=3, minloglevel=2)
         tokenizer = SpeechT5Tokenizer(str(Path(tmp) / "spm_char.model"))
-        processor = SpeechT5Processor(feature_extractor=SpeechT5FeatureExtractor(), tokenizer=tokenizer)
-        processor.save_pretrained(folder)
-    config = SpeechT5Config(vocab_size=len(tokenizer), hidden_size=32, encoder_layers=1,
-                            encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
-                            decoder_attention_heads=2, decoder_ffn_dim=64, speech_decoder_prenet_units=32,
-                            speech_decoder_postnet_layers=2, speech_decoder_postnet_units=32,
-                            conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
-                            max_text_positions=600, max_speech_positions=1000,
-                            encoder_layerdrop=0.0, decoder_layerdrop=0.0)
+        tokenizer.save_pretrained(folder)        # spm_char.model, tokenizer_config.json
+    SpeechT5FeatureExtractor().save_pretrained(folder)   # preprocessor_config.json
+    _write_json(folder / "special_tokens_map.json", {
+        "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
+        "mask_token": "<mask>"})
+    _write_json(folder / "added_tokens.json", tokenizer.get_added_vocab())
+    (folder / "processor_config.json").unlink(missing_ok=True)   # not published (older layout)
+    if full:
+        config = SpeechT5Config(vocab_size=max(81, len(tokenizer)), max_text_positions=600,
+                                max_speech_positions=1876)
+    else:
+        config = SpeechT5Config(vocab_size=len(tokenizer), hidden_size=32, encoder_layers=1,
+                                encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
+                                decoder_attention_heads=2, decoder_ffn_dim=64, speech_decoder_prenet_units=32,
+                                speech_decoder_postnet_layers=2, speech_decoder_postnet_units=32,
+                                conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+                                max_text_positions=600, max_speech_positions=1000,
+                                encoder_layerdrop=0.0, decoder_layerdrop=0.0)
     with seeded(0):
-        SpeechT5ForTextToSpeech(config).save_pretrained(folder, safe_serialization=True)
+        _save_bin(SpeechT5ForTextToSpeech(config), folder)
 
 
-def _write_hifigan_stand_in(folder: Path) -> None:
-    """Tiny random SpeechT5HifiGan with the real hop (4*4*4*4 = 256 samples per mel frame)."""
+def _write_hifigan_stand_in(folder: Path, full: bool = False) -> None:
+    """Random SpeechT5HifiGan with the real hop (4*4*4*4 = 256 samples per mel frame). Tiny by
+    default; ``full``: transformers' default SpeechT5HifiGanConfig, which its documentation gives
+    as microsoft/speecht5_hifigan's (upsampling from 512 channels, about 13M parameters)."""
     import torch
     from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
 
-    config = SpeechT5HifiGanConfig(upsample_initial_channel=32, resblock_kernel_sizes=(3,),
-                                   resblock_dilation_sizes=((1, 3),))
+    config = SpeechT5HifiGanConfig() if full else SpeechT5HifiGanConfig(
+        upsample_initial_channel=32, resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 3),))
     with seeded(0):
         model = SpeechT5HifiGan(config)
         model.mean.copy_(torch.full_like(model.mean, -2.5))  # roughly the level of real log-mels
         model.scale.copy_(torch.ones_like(model.scale))
-        model.save_pretrained(folder, safe_serialization=True)
+        _save_bin(model, folder)
 
 
 def _write_xvector_stand_in(path: Path) -> None:
-    """A random 512-dim float32 vector of about the real x-vectors' size, as raw little-endian floats."""
+    """A random 512-dim float32 vector of about the real x-vectors' size, as raw little-endian
+    floats (2048 bytes: the published file's format and size, so it is also the full stand-in)."""
     rng = np.random.default_rng(0)
     v = rng.normal(0.0, 0.05, 512).astype("<f4")
     path.write_bytes(v.tobytes())
 
 
-def _write_vits_stand_in(folder: Path) -> None:
-    """Tiny random VitsModel (the MMS architecture) with a character vocabulary."""
-    import json as _json
-
+def _write_vits_stand_in(folder: Path, full: bool = False) -> None:
+    """Random VitsModel (the MMS architecture) with a character vocabulary, laid out as
+    facebook/mms-tts-eng publishes it (model.safetensors). Tiny by default; ``full``:
+    transformers' default VitsConfig, which its documentation gives as facebook/mms-tts-eng's
+    (about 36M parameters, 38 input symbols)."""
     from transformers import VitsConfig, VitsModel, VitsTokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
     chars = sorted(set("abcdefghijklmnopqrstuvwxyz' -"))
     vocab = {c: i for i, c in enumerate(["_"] + chars)}  # "_" is the pad/blank token
     vocab_file = folder / "vocab.json"
-    vocab_file.write_text(_json.dumps(vocab), encoding="utf-8")
+    _write_json(vocab_file, vocab)
     VitsTokenizer(str(vocab_file), pad_token="_", unk_token="_", add_blank=True, normalize=True,
                   phonemize=False, is_uroman=False, language="eng").save_pretrained(folder)
-    config = VitsConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        ffn_dim=32, flow_size=16, spectrogram_bins=65, upsample_initial_channel=16,
-                        upsample_rates=(8, 8, 2, 2), upsample_kernel_sizes=(16, 16, 4, 4),
-                        resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 3),),
-                        duration_predictor_filter_channels=16, prior_encoder_num_flows=1,
-                        prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
-                        duration_predictor_num_flows=1, depth_separable_num_layers=1)
+    _write_json(folder / "special_tokens_map.json", {"pad_token": "_", "unk_token": "_"})
+    if full:
+        config = VitsConfig(vocab_size=max(38, len(vocab)))
+    else:
+        config = VitsConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                            ffn_dim=32, flow_size=16, spectrogram_bins=65, upsample_initial_channel=16,
+                            upsample_rates=(8, 8, 2, 2), upsample_kernel_sizes=(16, 16, 4, 4),
+                            resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 3),),
+                            duration_predictor_filter_channels=16, prior_encoder_num_flows=1,
+                            prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
+                            duration_predictor_num_flows=1, depth_separable_num_layers=1)
     with seeded(0):
-        VitsModel(config).save_pretrained(folder, safe_serialization=True)
+        VitsModel(config).save_pretrained(folder)
+
+
+#: The sub-models' vocabularies of suno/bark-small: text tokens (offset by 10 048) in, semantic
+#: tokens out; semantic + 2 coarse EnCodec codebooks; 8 fine codebooks (1024 codes + specials each).
+_BARK_VOCAB = {"semantic": (129_600, 10_048), "coarse": (12_096, 12_096), "fine": (1_056, 1_056)}
+_BARK_WORDS = ("text to speech has come a long way since hello world the quick brown fox jumps over "
+               "lazy dog my name is and i like pizza").split()
+
+
+def _write_bark_stand_in(folder: Path, full: bool = False) -> None:
+    """Random BarkModel (semantic, coarse and fine GPTs + EnCodec) with a BERT-style tokenizer and
+    the English v2 voice presets, laid out as suno/bark-small publishes them.
+
+    Both sizes keep Bark's real vocabularies and generation settings (so token offsets and
+    codebooks are the real ones) but not its width: tiny by default (width 8, one layer);
+    ``full`` is the real config classes with REDUCED width (2 layers of width 256 per sub-model
+    instead of 12 of 768, and a word-level vocabulary instead of the 119 547 multilingual BERT
+    tokens), because the published 1.7 GB would not run a step in reasonable time on a 2-core
+    CPU; its EnCodec is the real 24 kHz one.
+    """
+    from transformers import (BarkCoarseConfig, BarkConfig, BarkFineConfig, BarkModel, BarkSemanticConfig,
+                              BertTokenizer, EncodecConfig)
+    from transformers.models.bark.generation_configuration_bark import BarkGenerationConfig
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(_BARK_WORDS)) + \
+        list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'-")
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizer(str(folder / "vocab.txt"), do_lower_case=False).save_pretrained(folder)
+    _write_json(folder / "special_tokens_map.json", {
+        "pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
+        "mask_token": "[MASK]"})
+    size = dict(hidden_size=256, num_layers=2, num_heads=4) if full else \
+        dict(hidden_size=8, num_layers=1, num_heads=2)
+    sub = {name: cls(**size, input_vocab_size=n_in, output_vocab_size=n_out, block_size=1024).to_dict()
+           for (name, (n_in, n_out)), cls in zip(_BARK_VOCAB.items(),
+                                                 (BarkSemanticConfig, BarkCoarseConfig, BarkFineConfig))}
+    codec = EncodecConfig() if full else EncodecConfig(  # 8 codebooks, Bark's, are 6 kbit/s
+        num_filters=4, hidden_size=16, codebook_dim=16, num_lstm_layers=1, target_bandwidths=[1.5, 3.0, 6.0])
+    config = BarkConfig(semantic_config=sub["semantic"], coarse_acoustics_config=sub["coarse"],
+                        fine_acoustics_config=sub["fine"], codec_config=codec.to_dict())
+    with seeded(0):
+        _save_bin(BarkModel(config), folder)
+    # BarkGenerationConfig.save_pretrained fails in transformers 5; its dict is the published file's
+    _write_json(folder / "generation_config.json", BarkGenerationConfig().to_dict())
+    presets, rng = {"repo_or_path": "suno/bark-small"}, np.random.default_rng(0)
+    (folder / "speaker_embeddings" / "v2").mkdir(parents=True, exist_ok=True)
+    for i in range(10):
+        parts = {}
+        for part, shape in (("semantic_prompt", (32,)), ("coarse_prompt", (2, 96)), ("fine_prompt", (8, 96))):
+            rel = f"speaker_embeddings/v2/en_speaker_{i}_{part}.npy"
+            np.save(folder / rel, rng.integers(0, 1024, shape).astype(np.int64), allow_pickle=False)
+            parts[part] = rel
+        presets[f"v2/en_speaker_{i}"] = parts
+    _write_json(folder / "speaker_embeddings_path.json", presets)
+
+
+def _full(write):
+    def write_full(path: Path) -> None:
+        write(path, full=True)
+    write_full.__doc__ = f"{write.__name__}(path, full=True): the full-size stand-in."
+    return write_full
 
 
 #: SpeechT5 text-to-speech (Microsoft): text -> 80-band log-mel, conditioned on a speaker x-vector.
-SPEECHT5 = hub.Asset(
-    "speecht5-tts", repo_id="microsoft/speecht5_tts",
-    allow_patterns=("*.json", "*.model", "*.safetensors", "*.txt"),
-    description="SpeechT5 fine-tuned for TTS on LibriTTS (text -> log-mel, x-vector speaker input)",
-    stand_in=_write_speecht5_stand_in)
+SPEECHT5 = hub.asset("speecht5-tts", stand_in=_write_speecht5_stand_in,
+                     full_stand_in=_full(_write_speecht5_stand_in))
 #: HiFi-GAN vocoder trained for SpeechT5's log-mel features (16 kHz).
-SPEECHT5_VOCODER = hub.Asset(
-    "speecht5-hifigan", repo_id="microsoft/speecht5_hifigan",
-    allow_patterns=("*.json", "*.safetensors", "*.bin"),
-    description="HiFi-GAN vocoder for SpeechT5's 80-band log-mel spectrograms",
-    stand_in=_write_hifigan_stand_in)
-#: One x-vector (512 floats) of CMU ARCTIC speaker slt, as published for transformers.js.
-XVECTORS = hub.Asset(
-    "xvector-slt",
-    url="https://huggingface.co/datasets/Xenova/cmu-arctic-xvectors/resolve/main/"
-        "cmu_us_slt_arctic-wav-arctic_a0001.bin",
-    description="x-vector (speechbrain spkrec-xvect-voxceleb) of CMU ARCTIC slt, 512 float32",
-    stand_in=_write_xvector_stand_in)
-#: Meta's MMS English text-to-speech, a VITS model.
-VITS = hub.Asset(
-    "mms-tts-eng", repo_id="facebook/mms-tts-eng",
-    allow_patterns=("*.json", "*.safetensors"),
-    description="MMS-TTS English (VITS: VAE + normalising flows + GAN, end to end)",
-    stand_in=_write_vits_stand_in)
+SPEECHT5_VOCODER = hub.asset("speecht5-hifigan", stand_in=_write_hifigan_stand_in,
+                             full_stand_in=_full(_write_hifigan_stand_in))
+#: One x-vector (512 float32, speechbrain spkrec-xvect-voxceleb) of CMU ARCTIC speaker slt, as
+#: published for transformers.js.
+XVECTORS = hub.asset("xvector-slt", stand_in=_write_xvector_stand_in,
+                     full_stand_in=_write_xvector_stand_in)
+#: Meta's MMS English text-to-speech, a VITS model. Licence CC-BY-NC-4.0: non-commercial use only.
+VITS = hub.asset("mms-tts-eng", stand_in=_write_vits_stand_in, full_stand_in=_full(_write_vits_stand_in))
+#: Bark (Suno), small: a GPT-style text -> semantic -> acoustic-token model with EnCodec (24 kHz).
+BARK = hub.asset("bark-small", stand_in=_write_bark_stand_in, full_stand_in=_full(_write_bark_stand_in))
+#: Semantic tokens a stand-in Bark generates (the real one stops by itself, at most 768).
+_BARK_STAND_IN_TOKENS = 8
 
 
 def load_speecht5(device: str | None = None):
@@ -341,8 +432,9 @@ def load_speecht5(device: str | None = None):
     with runtime.quiet():
         path, vpath = hub.fetch(SPEECHT5), hub.fetch(SPEECHT5_VOCODER)
         processor = SpeechT5Processor.from_pretrained(path)
-        model = SpeechT5ForTextToSpeech.from_pretrained(path, use_safetensors=True)
-        vocoder = SpeechT5HifiGan.from_pretrained(vpath, use_safetensors=True)
+        # microsoft publishes pytorch_model.bin: transformers reads it with torch.load(weights_only=True)
+        model = SpeechT5ForTextToSpeech.from_pretrained(path)
+        vocoder = SpeechT5HifiGan.from_pretrained(vpath)
     device = runtime.pick_device(device)
     return (model.to(device).eval(), processor, vocoder.to(device).eval(),
             hub.is_stand_in(path) or hub.is_stand_in(vpath))
@@ -440,21 +532,14 @@ def vits_speak(text: str, models, *, seed: int = 0) -> tuple[np.ndarray, int]:
     return y.float().cpu().numpy().astype(np.float32), int(model.config.sampling_rate)
 
 
-#: Bark (Suno), small: a GPT-style text -> semantic -> acoustic-token model with EnCodec.
-#: No offline stand-in (its three sub-models, generation settings and codec would make
-#: one as big as this module): offline, fetching it raises HubOfflineError.
-BARK = hub.Asset(
-    "bark-small", repo_id="suno/bark-small",
-    allow_patterns=("*.json", "*.safetensors", "*.bin", "*.txt", "speaker_embeddings/v2/en_*"),
-    description="Bark small: text -> semantic tokens -> EnCodec tokens -> 24 kHz audio")
-
-
 def load_bark(device: str | None = None):
-    """Bark small and its processor via :mod:`voicelab.core.hub` (FULL mode: no offline stand-in).
+    """Bark small and its processor via :mod:`voicelab.core.hub`: ``(model, processor, stand_in)``.
 
-    Notebook 07 runs Bark through :func:`pipeline`. Returns ``(model, processor)``. Loading
-    ``.bin`` weights goes
-    through transformers' own safe loader (``weights_only``).
+    Notebook 07 runs Bark through :func:`pipeline`; this loads it for direct use
+    (``model.generate(**processor(text, voice_preset="v2/en_speaker_6"))``, 24 kHz). suno/bark-small
+    publishes ``pytorch_model.bin``: transformers reads it with ``torch.load(weights_only=True)``,
+    and the voice presets are ``.npy`` files read without pickle. Offline: a tiny random stand-in
+    (``stand_in`` True; give it ``semantic_max_new_tokens``, it does not stop by itself).
     """
     from transformers import AutoProcessor, BarkModel
 
@@ -462,7 +547,7 @@ def load_bark(device: str | None = None):
         path = hub.fetch(BARK)
         processor = AutoProcessor.from_pretrained(path)
         model = BarkModel.from_pretrained(path)
-    return model.to(runtime.pick_device(device)).eval(), processor
+    return model.to(runtime.pick_device(device)).eval(), processor, hub.is_stand_in(path)
 
 
 def pipeline(name: str, device: str | None = None):
@@ -472,7 +557,8 @@ def pipeline(name: str, device: str | None = None):
     Introduced in notebook 07: the deck's one-liner, but the weights come through
     :mod:`voicelab.core.hub` (cache, offline stand-ins). Call ``pipe(text, forward_params=forward_params)``;
     the result is ``{"audio": array, "sampling_rate": int}``. For SpeechT5 the vocoder and
-    the slt x-vector are filled in.
+    the slt x-vector are filled in. ``stand_in`` is True for the offline random stand-ins (noise,
+    not the model); a stand-in Bark is limited to a few semantic tokens (it never stops by itself).
     """
     import torch
     from transformers import pipeline as hf_pipeline
@@ -488,11 +574,13 @@ def pipeline(name: str, device: str | None = None):
             from transformers import SpeechT5HifiGan
 
             vpath = hub.fetch(SPEECHT5_VOCODER)
-            kwargs["vocoder"] = SpeechT5HifiGan.from_pretrained(vpath, use_safetensors=True)
+            kwargs["vocoder"] = SpeechT5HifiGan.from_pretrained(vpath)   # .bin, read weights_only
             forward["speaker_embeddings"] = torch.as_tensor(speaker_xvector())[None]
             if stand_in:
                 forward["minlenratio"] = 1.0
             stand_in = stand_in or hub.is_stand_in(vpath)
+        elif name == BARK.name and stand_in:
+            forward["semantic_max_new_tokens"] = _BARK_STAND_IN_TOKENS
         pipe = hf_pipeline("text-to-speech", model=str(path), device=runtime.pick_device(device),
                            **kwargs)
     return pipe, forward, stand_in
