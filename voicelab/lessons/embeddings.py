@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import hub, runtime
-from ..core.errors import EmbeddingError, SynthesisError
+from ..core.errors import EmbeddingError, SynthesisError, UnsafeModelError
 from ..core.torchutil import cpu_threads, seeded
 
 __all__ = [
@@ -548,12 +548,26 @@ CLAP = hub.asset("clap-htsat-unfused", stand_in=_write_clap_stand_in,
 
 def load_clap(path=None, device: str = "cpu"):
     """CLAP model and processor, ``(model, processor, folder)``; fetched through
-    :mod:`voicelab.core.hub` (offline: a tiny random stand-in). Introduced in notebook 06."""
+    :mod:`voicelab.core.hub` (offline: a tiny random stand-in). Introduced in notebook 06.
+
+    The weights are a ``pytorch_model.bin``, which transformers opens with
+    ``torch.load(weights_only=True)``: one that needs full unpickling raises
+    :class:`~voicelab.core.errors.UnsafeModelError` and nothing in it is run.
+    """
+    import pickle
+
     from transformers import ClapModel, ClapProcessor
 
     folder = Path(path) if path is not None else hub.fetch(CLAP)
     with runtime.quiet():
-        model = ClapModel.from_pretrained(folder).to(device).eval()
+        try:
+            model = ClapModel.from_pretrained(folder).to(device).eval()
+        except pickle.UnpicklingError as e:
+            raise UnsafeModelError(
+                f"{folder}: the CLAP weights contain Python objects that only full unpickling can "
+                "rebuild, and full unpickling can run arbitrary code, so voicelab refuses to open "
+                "them (nothing in the file was run). Delete the folder and fetch "
+                "laion/clap-htsat-unfused again.") from e
         processor = ClapProcessor.from_pretrained(folder)
     return model, processor, folder
 
