@@ -198,6 +198,8 @@ def test_full_size_text_model(rehearsal):
     assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads,
             config.num_key_value_heads, config.intermediate_size, config.vocab_size) == \
         (960, 32, 15, 5, 2560, 49152) and config.tie_word_embeddings
+    assert tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>"]) == [0, 1, 2]
+    assert tokenizer.pad_token_id == config.pad_token_id == 2 and tokenizer.eos_token_id == 2
     assert isinstance(llm.answer(model, tokenizer, "What is a voice?", max_new_tokens=2), str)
 
 
