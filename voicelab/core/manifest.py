@@ -230,30 +230,65 @@ _ENTRIES = [
     # ------------------------------------------------------------- notebook 01
     Entry(
         "smollm2-360m-instruct", repo_id="HuggingFaceTB/SmolLM2-360M-Instruct",
-        files=(File("config.json", "json"), File("generation_config.json", "json"),
+        files=(File("config.json", "json", 846), File("generation_config.json", "json", 132,
+                                                      required=False),
                File("model.safetensors", "safetensors", 724 * MB),
-               File("tokenizer.json", "json"), File("tokenizer_config.json", "json"),
-               File("special_tokens_map.json", "json"), File("vocab.json", "json"),
-               File("merges.txt", "text")),
+               File("tokenizer.json", "json", 2_104_556),
+               File("tokenizer_config.json", "json", 3_764),   # holds the chat template
+               File("special_tokens_map.json", "json", 655, required=False),
+               File("vocab.json", "json", required=False), File("merges.txt", "text", required=False)),
         licence="Apache-2.0", used_in=("01",),
-        evidence=("https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct/tree/main",)),
+        evidence=("https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct/tree/main",
+                  "GitHub code: fetch-reword-models.ts pins config.json (846 B), "
+                  "generation_config.json (132 B), special_tokens_map.json (655 B), tokenizer.json "
+                  "(2,104,556 B), tokenizer_config.json (3,764 B) from "
+                  "HuggingFaceTB/SmolLM2-360M-Instruct/resolve/main/",
+                  "GitHub code: ModelDownloadUrls tests list .../SmolLM2-360M-Instruct/resolve/main/"
+                  "model.safetensors and config.json; a C++ loader downloads .../merges.txt and vocab.json",
+                  "GitHub code: MODELS_INFO 'smollm2-md' = .../SmolLM2-360M-Instruct/resolve/main/"
+                  "model.safetensors, 32 hidden layers"),
+        note="No chat_template.jinja: no public file names one for this repository, and the 2024 "
+             "tokenizer_config.json (3,764 B) holds the chat template. The fast tokenizer reads "
+             "tokenizer.json; vocab.json and merges.txt are the slow tokenizer's copies."),
     # ------------------------------------------------------------- notebook 06
     Entry(
         "glove-6B-300d", repo_id="sentence-transformers/average_word_embeddings_glove.6B.300d",
         files=(File("0_WordEmbeddings/whitespacetokenizer_config.json", "json"),
-               File("0_WordEmbeddings/pytorch_model.bin", "torch-zip", 480 * MB)),
+               File("0_WordEmbeddings/model.safetensors", "safetensors", 480 * MB)),
         licence="Apache-2.0 (the repository); GloVe vectors: ODC-PDDL",
         used_in=("06",),
-        evidence=("https://huggingface.co/sentence-transformers/average_word_embeddings_glove.6B.300d/tree/main/0_WordEmbeddings",)),
+        evidence=("https://huggingface.co/sentence-transformers/average_word_embeddings_glove.6B.300d/tree/main/0_WordEmbeddings",
+                  "GitHub code: pack_vectors.py curls .../average_word_embeddings_glove.6B.300d/"
+                  "resolve/main/0_WordEmbeddings/whitespacetokenizer_config.json and byte range "
+                  "128-36000127 of .../0_WordEmbeddings/model.safetensors (a 120-byte header, then "
+                  "float32 rows of 300 in vocabulary order)",
+                  "GitHub code: fetch-glove.mjs reads rows of .../0_WordEmbeddings/model.safetensors "
+                  "by HTTP range (HDR = 8 + 120)",
+                  "GitHub code: hf_hub_download(filename='0_WordEmbeddings/pytorch_model.bin') then "
+                  "torch.load(...)['emb_layer.weight']"),
+        note="The folder publishes the matrix twice: model.safetensors (listed, what voicelab "
+             "downloads) and pytorch_model.bin (the same 'emb_layer.weight', not listed so it is "
+             "not downloaded too; load_glove(path=...) reads either)."),
     Entry(
         "clap-htsat-unfused", repo_id="laion/clap-htsat-unfused",
         files=(File("config.json", "json"), File("preprocessor_config.json", "json"),
                File("pytorch_model.bin", "torch-zip", 615 * MB),
                File("tokenizer.json", "json"), File("tokenizer_config.json", "json"),
-               File("special_tokens_map.json", "json"), File("vocab.json", "json"),
-               File("merges.txt", "text")),
+               File("special_tokens_map.json", "json", required=False),
+               File("vocab.json", "json", required=False),
+               File("merges.txt", "text", required=False)),
         licence="Apache-2.0", used_in=("06",),
-        evidence=("https://huggingface.co/laion/clap-htsat-unfused/tree/main",)),
+        evidence=("https://huggingface.co/laion/clap-htsat-unfused/tree/main",
+                  "transformers: configuration_clap.py archive list (laion/clap-htsat-unfused/"
+                  "resolve/main/config.json)",
+                  "GitHub code (magda): MelConfig from https://huggingface.co/laion/"
+                  "clap-htsat-unfused/blob/main/preprocessor_config.json"),
+        note="Weights: no public file found that names pytorch_model.bin or model.safetensors in "
+             "this repository; kept: pytorch_model.bin (~615 MB, float32 of ~153 M parameters; the "
+             "repository dates from 2023, before safetensors became the default). transformers "
+             "reads it with torch.load(weights_only=True). Tokenizer file names unverified "
+             "(Xenova/clap-htsat-unfused, its ONNX copy, publishes vocab.json, merges.txt, "
+             "tokenizer.json)."),
     # ------------------------------------------------------------- notebook 07
     Entry(
         "speecht5-tts", repo_id="microsoft/speecht5_tts",
@@ -373,9 +408,15 @@ _ENTRIES = [
     # ------------------------------------------------------------- notebook 14
     Entry(
         "resnet-18", repo_id="microsoft/resnet-18",
-        files=(File("config.json", "json"), File("model.safetensors", "safetensors", 47 * MB)),
+        files=(File("config.json", "json"), File("model.safetensors", "safetensors", 47 * MB),
+               File("preprocessor_config.json", "json", required=False)),
         licence="Apache-2.0 (weights trained on ImageNet-1k)", used_in=("14",),
-        evidence=("https://huggingface.co/microsoft/resnet-18/tree/main",)),
+        evidence=("https://huggingface.co/microsoft/resnet-18/tree/main",
+                  "GitHub code: download_resnet.rb FILES = config.json preprocessor_config.json "
+                  "model.safetensors from microsoft/resnet-18/resolve/main/",
+                  "GitHub code: ModelUrl::Resnet18 = microsoft/resnet-18/resolve/main/model.safetensors"),
+        note="The weights are ResNetForImageClassification's (a 1000-class head on top); "
+             "voicelab loads them into ResNetModel, which leaves the head out."),
     # ------------------------------------------------------------- notebooks 08-11
     Entry(
         "ljspeech", kind="dataset", repo_id="flexthink/ljspeech",

@@ -323,7 +323,9 @@ class HubResNet(nn.Module):
         super().__init__()
         from transformers import ResNetModel
 
-        with runtime.quiet(logs=False):   # no "Loading weights" bar: the package prints nothing
+        # no "Loading weights" bar and no report of the ImageNet head the checkpoint holds and
+        # ResNetModel leaves out: the package prints nothing
+        with runtime.quiet():
             self.net = ResNetModel.from_pretrained(str(folder), use_safetensors=None)
         self.out_dim = int(self.net.config.hidden_sizes[-1])
         self.size = size
@@ -350,12 +352,25 @@ def _write_resnet_stand_in(folder) -> None:
     model.save_pretrained(folder, safe_serialization=True)
 
 
-#: ResNet-18 pretrained on ImageNet (transformers format): the FULL-mode image backbone.
-RESNET18 = hub.Asset(
-    "resnet-18", repo_id="microsoft/resnet-18",
-    allow_patterns=("config.json", "*.safetensors", "*.bin"),  # transformers prefers safetensors
-    description="ResNet-18 trained on ImageNet-1k (11.7 M parameters), transformers ResNetModel",
-    stand_in=_write_resnet_stand_in)
+def _write_resnet_full_stand_in(folder) -> None:
+    """microsoft/resnet-18 at full size with random weights, for the offline FULL rehearsal.
+
+    Its config.json's architecture (stem of 64 channels, four stages of two basic blocks,
+    64-128-256-512 channels, 11.7 M parameters) with the 1000-class ImageNet head, saved as
+    ResNetForImageClassification in safetensors (~47 MB), as published.
+    """
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    config = ResNetConfig(num_channels=3, embedding_size=64, hidden_sizes=[64, 128, 256, 512],
+                          depths=[2, 2, 2, 2], layer_type="basic", hidden_act="relu",
+                          downsample_in_first_stage=False, num_labels=1000)
+    ResNetForImageClassification(config).save_pretrained(folder, safe_serialization=True)
+
+
+#: ResNet-18 pretrained on ImageNet-1k (Apache-2.0; transformers format): the FULL-mode image
+#: backbone, as microsoft/resnet-18 publishes it (:data:`voicelab.core.hub.MANIFEST`).
+RESNET18 = hub.asset("resnet-18", stand_in=_write_resnet_stand_in,
+                     full_stand_in=_write_resnet_full_stand_in)
 
 
 def resnet_backbone(size: int = 64) -> HubResNet:

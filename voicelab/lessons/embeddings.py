@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import hub, runtime
-from ..core.errors import EmbeddingError, SynthesisError
+from ..core.errors import EmbeddingError, SynthesisError, UnsafeModelError
 from ..core.torchutil import cpu_threads, seeded
 
 __all__ = [
@@ -268,32 +268,53 @@ def _write_glove_stand_in(folder: Path) -> None:
 
     words = ["PADDING_TOKEN"] + sorted({w for items in ANALOGIES.values() for p in items for w in p}
                                        | set(_FILLER))
+    gen = torch.Generator().manual_seed(0)
+    _save_glove(folder, words, torch.randn(len(words), 300, generator=gen))
+
+
+def _write_glove_full_stand_in(folder: Path) -> None:
+    """GloVe 6B 300-d at full size with random vectors, for the offline FULL rehearsal.
+
+    400,000 words and the padding row, 300 float32 each (480 MB, as published): the words of
+    :data:`ANALOGIES` and the toy corpus first (so ``load_glove(max_words=...)`` keeps them),
+    then made-up words ``w000000`` ... to fill the vocabulary.
+    """
+    import torch
+
+    real = sorted({w for items in ANALOGIES.values() for p in items for w in p} | set(_FILLER))
+    words = ["PADDING_TOKEN"] + real + [f"w{i:06d}" for i in range(400_000 - len(real))]
+    gen = torch.Generator().manual_seed(0)
+    matrix = torch.randn(len(words), 300, generator=gen)
+    matrix[0] = 0.0   # sentence-transformers' padding row is zeros
+    _save_glove(folder, words, matrix)
+
+
+def _save_glove(folder: Path, words: list[str], matrix) -> None:
+    """The files of sentence-transformers' GloVe: the vocabulary, one row of ``matrix`` per word."""
     sub = folder / _GLOVE_DIR
     sub.mkdir(parents=True, exist_ok=True)
     (sub / "whitespacetokenizer_config.json").write_text(
         json.dumps({"vocab": words, "stop_words": [], "do_lower_case": True}))
-    gen = torch.Generator().manual_seed(0)
-    hub.save_weights({"emb_layer.weight": torch.randn(len(words), 300, generator=gen)},
-                     sub / "model.safetensors")
+    hub.save_weights({"emb_layer.weight": matrix}, sub / "model.safetensors")
 
 
 #: GloVe 6B (Wikipedia 2014 + Gigaword 5, 400,000 words, 300 dimensions; Pennington et al.
-#: 2014), as stored by sentence-transformers: a vocabulary list and one safetensors matrix
-#: (about 480 MB).
-GLOVE = hub.Asset(
-    "glove-6B-300d", repo_id="sentence-transformers/average_word_embeddings_glove.6B.300d",
-    allow_patterns=(f"{_GLOVE_DIR}/whitespacetokenizer_config.json",
-                    f"{_GLOVE_DIR}/model.safetensors"),
-    description="GloVe 6B 300-d word vectors (Stanford NLP), sentence-transformers' copy",
-    stand_in=_write_glove_stand_in)
+#: 2014; vectors ODC-PDDL), as stored by sentence-transformers (repository Apache-2.0): a
+#: vocabulary list and one safetensors matrix (about 480 MB).
+GLOVE = hub.asset("glove-6B-300d", stand_in=_write_glove_stand_in,
+                  full_stand_in=_write_glove_full_stand_in)
+
+#: The weight files sentence-transformers publishes for the matrix, in the order tried.
+_GLOVE_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
 def load_glove(max_words: int = 50000, path=None) -> tuple[WordVectors, Path]:
     """Pretrained GloVe vectors of the ``max_words`` most frequent words, and their folder.
 
     Fetched through :mod:`voicelab.core.hub` (offline: the stand-in, random vectors of the same
-    format; check with ``hub.is_stand_in(folder)``). ``path`` loads a folder you already have.
-    Introduced in notebook 06.
+    format; check with ``hub.is_stand_in(folder)``). ``path`` loads a folder you already have;
+    its matrix may be ``model.safetensors`` or ``pytorch_model.bin`` (both published, read
+    with :func:`voicelab.core.hub.load_weights`: nothing in them is run). Introduced in notebook 06.
     """
     folder = Path(path) if path is not None else hub.fetch(GLOVE)
     sub = folder / _GLOVE_DIR
@@ -302,11 +323,14 @@ def load_glove(max_words: int = 50000, path=None) -> tuple[WordVectors, Path]:
         raise EmbeddingError(f"{vocab_file} is missing: {folder} is not a GloVe download in "
                              "sentence-transformers' layout. Delete it and fetch it again.")
     vocab = json.loads(vocab_file.read_text())["vocab"]
-    weights = hub.load_weights(sub / "model.safetensors")
-    matrix = weights.get("emb_layer.weight")
+    weights_file = next((sub / n for n in _GLOVE_WEIGHTS if (sub / n).is_file()), None)
+    if weights_file is None:
+        raise EmbeddingError(f"{sub} has no {' or '.join(_GLOVE_WEIGHTS)}: the GloVe download is "
+                             "incomplete. Delete it and fetch it again.")
+    matrix = hub.load_weights(weights_file).get("emb_layer.weight")
     if matrix is None or matrix.shape[0] != len(vocab):
-        raise EmbeddingError(f"{sub / 'model.safetensors'} should hold 'emb_layer.weight' with one "
-                             f"row per word ({len(vocab)}); it does not. Fetch it again.")
+        raise EmbeddingError(f"{weights_file} should hold 'emb_layer.weight' with one row per "
+                             f"word ({len(vocab)}); it does not. Fetch it again.")
     keep = slice(1, 1 + max_words)   # row 0 is the padding token
     return WordVectors(list(vocab[keep]), matrix[keep].float().numpy()), folder
 
@@ -453,17 +477,10 @@ def project_2d(E) -> np.ndarray:
 
 def _write_clap_stand_in(folder: Path) -> None:
     """A tiny random CLAP (same classes and processor as the real one) and a 300-token BPE."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor
-    from transformers import RobertaTokenizerFast
+    from transformers import ClapConfig, ClapModel
 
     texts = [" ".join(words) for words in toy_corpus(200)] + _SOUND_PROMPTS
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(texts, vocab_size=300, min_frequency=1, show_progress=False,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    with tempfile.TemporaryDirectory() as tmp:
-        vocab, merges = bpe.save_model(tmp)
-        tokenizer = RobertaTokenizerFast(vocab, merges)
+    tokenizer = _clap_tokenizer(texts, 300)
     config = ClapConfig(
         text_config=dict(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
                          num_attention_heads=2, intermediate_size=64, max_position_embeddings=80),
@@ -472,31 +489,85 @@ def _write_clap_stand_in(folder: Path) -> None:
         projection_dim=16)
     with seeded(0):
         model = ClapModel(config)
-    with runtime.quiet():
-        model.save_pretrained(folder, safe_serialization=True)
+    _save_clap(model, tokenizer, folder)
+
+
+def _write_clap_full_stand_in(folder: Path) -> None:
+    """LAION's CLAP (HTSAT-unfused) at full size with random weights, for the FULL rehearsal.
+
+    transformers' ClapConfig defaults are this model's configuration (RoBERTa-base text
+    encoder: 12 layers of width 768 over 50,265 tokens; HTSAT-tiny audio encoder: patch width
+    96, depths 2-2-6-2; no fusion; 512-d joint space), about 153 M float32 parameters in one
+    pytorch_model.bin (~615 MB) as published. The BPE tokenizer is trained here on a few
+    sentences, so it knows far fewer than 50,265 tokens (the model's vocabulary keeps its size).
+    """
+    from transformers import ClapConfig, ClapModel
+
+    config = ClapConfig(audio_config=dict(enable_fusion=False))
+    model = ClapModel(config)
+    texts = [" ".join(words) for words in toy_corpus(400)] + _SOUND_PROMPTS
+    _save_clap(model, _clap_tokenizer(texts, 1000), folder)
+
+
+def _clap_tokenizer(texts: list[str], vocab_size: int):
+    """A RoBERTa byte-level BPE tokenizer trained on ``texts`` (CLAP's text tokenizer class)."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=1, show_progress=False,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab, merges = bpe.save_model(tmp)
+        return RobertaTokenizerFast(vocab, merges)
+
+
+def _save_clap(model, tokenizer, folder: Path) -> None:
+    """Write ``model`` and its processor as laion/clap-htsat-unfused publishes them: config.json,
+    pytorch_model.bin (torch.save's zip format, tensors only), preprocessor_config.json and the
+    tokenizer files."""
+    import torch
+    from transformers import ClapFeatureExtractor
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.save_pretrained(folder)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    torch.save(state, folder / "pytorch_model.bin")
     # "rand_trunc": the unfused model's setting (clips over 10 s are cut at random)
-    ClapProcessor(feature_extractor=ClapFeatureExtractor(truncation="rand_trunc"),
-                  tokenizer=tokenizer).save_pretrained(folder)
+    ClapFeatureExtractor(truncation="rand_trunc").save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
 
 
 #: LAION's CLAP (HTSAT audio encoder + RoBERTa text encoder, trained on 630k audio-text
-#: pairs), in transformers' format. Its weights are only a pytorch_model.bin (~600 MB),
+#: pairs; Apache-2.0), in transformers' format. Its weights are a pytorch_model.bin (~615 MB),
 #: which transformers opens with torch.load(weights_only=True).
-CLAP = hub.Asset(
-    "clap-htsat-unfused", repo_id="laion/clap-htsat-unfused",
-    allow_patterns=("*.json", "*.txt", "*.bin"),
-    description="LAION CLAP (contrastive language-audio pretraining), HTSAT-unfused",
-    stand_in=_write_clap_stand_in)
+CLAP = hub.asset("clap-htsat-unfused", stand_in=_write_clap_stand_in,
+                 full_stand_in=_write_clap_full_stand_in)
 
 
 def load_clap(path=None, device: str = "cpu"):
     """CLAP model and processor, ``(model, processor, folder)``; fetched through
-    :mod:`voicelab.core.hub` (offline: a tiny random stand-in). Introduced in notebook 06."""
+    :mod:`voicelab.core.hub` (offline: a tiny random stand-in). Introduced in notebook 06.
+
+    The weights are a ``pytorch_model.bin``, which transformers opens with
+    ``torch.load(weights_only=True)``: one that needs full unpickling raises
+    :class:`~voicelab.core.errors.UnsafeModelError` and nothing in it is run.
+    """
+    import pickle
+
     from transformers import ClapModel, ClapProcessor
 
     folder = Path(path) if path is not None else hub.fetch(CLAP)
     with runtime.quiet():
-        model = ClapModel.from_pretrained(folder).to(device).eval()
+        try:
+            model = ClapModel.from_pretrained(folder).to(device).eval()
+        except pickle.UnpicklingError as e:
+            raise UnsafeModelError(
+                f"{folder}: the CLAP weights contain Python objects that only full unpickling can "
+                "rebuild, and full unpickling can run arbitrary code, so voicelab refuses to open "
+                "them (nothing in the file was run). Delete the folder and fetch "
+                "laion/clap-htsat-unfused again.") from e
         processor = ClapProcessor.from_pretrained(folder)
     return model, processor, folder
 
