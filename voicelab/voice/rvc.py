@@ -35,9 +35,11 @@ from ..core.errors import (
     UnsafeModelError, VoicelabError,
 )
 from ..core.torchutil import seeded
+from . import rehearsal                # the full-size stand-ins (FULL rehearsal)
 
 __all__ = [
-    "RVCError", "F0_METHODS", "EXAMPLE_MODEL", "RMVPE", "FeatureIndex", "content_features",
+    "RVCError", "F0_METHODS", "EXAMPLE_MODEL", "EXAMPLE_ASSET", "RMVPE", "FeatureIndex",
+    "content_features",
     "build_index", "index_from_clips", "speaker_probe", "speaker_share", "RVCModel", "hub_model",
     "write_tiny_model", "load", "is_rvc_model", "convert",
 ]
@@ -49,10 +51,9 @@ F0_METHODS = ("rmvpe", "pm")
 #: model file, index file). It imitates a game character's voice actor: use it to learn
 #: how inference works, not to publish anything.
 EXAMPLE_MODEL = ("sail-rvc/yoimiya-jp", "model.pth", "model.index")
-#: RMVPE pitch estimator weights (a plain state_dict), from RVC's asset repository.
-RMVPE = hub.Asset(
-    "rvc-rmvpe", repo_id="lj1995/VoiceConversionWebUI", filename="rmvpe.pt",
-    description="RMVPE, RVC's robust neural F0 estimator (~180 MB)")
+#: RMVPE pitch estimator weights (a plain state_dict, ~180 MB), from RVC's asset repository
+#: (manifest entry "rvc-rmvpe"). No tiny stand-in: QUICK mode uses "pm" pitch.
+RMVPE = hub.asset("rvc-rmvpe", filename="rmvpe.pt", full_stand_in=rehearsal.write_rmvpe)
 
 _FRAME_S = 0.02     # ContentVec: one feature vector every 320 samples at 16 kHz
 
@@ -376,18 +377,32 @@ def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1],
     Introduced in notebook 11. Downloads through :mod:`voicelab.core.hub` (cached); offline
     (QUICK mode, ``HF_HUB_OFFLINE=1``) with nothing cached it returns a stand-in written by
     :func:`write_tiny_model` (check with :func:`voicelab.core.hub.is_stand_in`). Nothing in the
-    files is trusted yet: :func:`load` checks them.
+    files is trusted yet: :func:`load` checks them. The example (the defaults) is the manifest's
+    asset :data:`EXAMPLE_ASSET`; another repository is fetched as given (``filename`` and
+    ``index``, not checked against the manifest, which lists only the course's own assets).
     """
     if not filename.endswith((".pth", ".safetensors")):
         raise ValueError(f"filename={filename!r}: an RVC model is a .pth or .safetensors file.")
     if index is not None and not index.endswith(".index"):
         raise ValueError(f"index={index!r}: an RVC index file ends in .index.")
+    if (repo_id, filename, index) == EXAMPLE_MODEL:
+        return hub.fetch(EXAMPLE_ASSET)
     patterns = (filename,) + ((index,) if index else ())
     asset = hub.Asset(
         "rvc-" + repo_id.replace("/", "--"), repo_id=repo_id, allow_patterns=patterns,
         description=f"RVC model {repo_id} ({', '.join(patterns)})",
         stand_in=lambda folder: write_tiny_model(folder, name=filename, index_name=index))
     return hub.fetch(asset)
+
+
+def _write_example_stand_in(folder: Path) -> None:
+    write_tiny_model(folder, name=EXAMPLE_MODEL[1], index_name=EXAMPLE_MODEL[2])
+
+
+#: :data:`EXAMPLE_MODEL` as a manifest asset (``model.pth`` + ``model.index``).
+EXAMPLE_ASSET = hub.asset("rvc-" + EXAMPLE_MODEL[0].replace("/", "--"),
+                          stand_in=_write_example_stand_in,
+                          full_stand_in=rehearsal.write_rvc_example)
 
 
 @dataclass

@@ -450,10 +450,11 @@ def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
 
 
 DEMUCS_NAME = "htdemucs"
-DEMUCS_ASSET = hub.Asset(
-    name="demucs-htdemucs", repo_id="adefossez/HTDemucs",
-    allow_patterns=("htdemucs.yaml", "*.safetensors"),
-    description="Hybrid Transformer Demucs v4 (4 stems) as safetensors, for backend='demucs'")
+#: Hybrid Transformer Demucs v4 (4 stems) as demucs 4.1 downloads it (manifest entry
+#: "demucs-htdemucs"): the bag ``htdemucs.yaml`` and one ``<sig>.safetensors`` per model, the
+#: class and its arguments in the safetensors metadata, so nothing is unpickled. (demucs 4.0's
+#: ``.th`` files are pickles that need full unpickling; voicelab does not open them.)
+DEMUCS_ASSET = hub.asset("demucs-htdemucs")
 
 
 def _demucs(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
