@@ -52,7 +52,6 @@ from ..core.errors import (
     UnknownSpeakerError,
 )
 from .dataset import check_trainable   # the data set rules (notebook 08)
-from . import rehearsal                # the full-size stand-ins (FULL rehearsal)
 from ..core.torchutil import seeded
 
 __all__ = [
@@ -88,19 +87,99 @@ def _write_contentvec_stand_in(folder: Path) -> None:
     with seeded(0):
         model = HubertModelWithFinalProj(config)
     model.config.save_pretrained(folder)               # config.json, with the architecture
-    rehearsal.save_contentvec_weights(model, Path(folder) / "pytorch_model.bin")
+    _save_contentvec_weights(model, Path(folder) / "pytorch_model.bin")
+
+
+def _save_contentvec_weights(model, path: Path) -> None:
+    """``model``'s state dict as the published ``pytorch_model.bin``: a zip ``torch.save`` with the
+    2022 file's weight-norm names (``weight_g``/``weight_v``). transformers 5 saves only
+    safetensors, so the stand-ins (tiny and full-size) write this file themselves."""
+    import torch
+
+    state = {}
+    for key, value in model.state_dict().items():
+        key = key.replace("parametrizations.weight.original0", "weight_g")
+        key = key.replace("parametrizations.weight.original1", "weight_v")
+        state[key] = value.contiguous()
+    torch.save(state, path)
+
+
+# Full-size stand-ins for the FULL rehearsal (voicelab.voice.rehearsal, whose docstring says what
+# is the same as the real files and what is not): the real architectures at full size, random
+# weights from torch's generator, which hub.install_stand_in seeds.
+
+
+def _contentvec_hparams() -> dict:
+    from transformers import HubertConfig
+
+    config = HubertConfig(classifier_proj_size=256)   # HuBERT base: 12 x 768, 3072, conv 512 x 7
+    out = config.to_dict()
+    out["architectures"] = ["HubertModelWithFinalProj"]
+    return out
+
+
+def _write_contentvec_full(folder: Path) -> None:
+    """``lengyue233/content-vec-best`` at full size: ``config.json`` + ``pytorch_model.bin``."""
+    from so_vits_svc_fork.utils import HubertModelWithFinalProj
+    from transformers import HubertConfig
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    hparams = _contentvec_hparams()
+    files.write_json(folder / "config.json", hparams)
+    model = HubertModelWithFinalProj(HubertConfig(**{
+        k: v for k, v in hparams.items() if k != "architectures"}))
+    _save_contentvec_weights(model, folder / "pytorch_model.bin")
+
+
+def _template_config(spk: dict) -> dict:
+    from so_vits_svc_fork.preprocessing.preprocess_flist_config import CONFIG_TEMPLATE_DIR
+
+    config = _read_json(CONFIG_TEMPLATE_DIR / "so-vits-svc-4.0v1.json")
+    config["spk"] = dict(spk)
+    return config
+
+
+def _write_full_checkpoint(path: Path, kind: str, iteration: int = 1) -> None:
+    """A full-size 4.0v1 ``G``/``D`` training checkpoint as ``save_checkpoint`` writes it, with
+    random AdamW moments."""
+    import torch
+    from so_vits_svc_fork.modules.descriminators import MultiPeriodDiscriminator
+    from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
+
+    config = _template_config({})
+    if kind == "G":
+        net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
+                             config["train"]["segment_size"] // config["data"]["hop_length"],
+                             **config["model"])
+    else:
+        net = MultiPeriodDiscriminator(config["model"]["use_spectral_norm"])
+    train = config["train"]
+    optimizer = torch.optim.AdamW(net.parameters(), train["learning_rate"],
+                                  betas=train["betas"], eps=train["eps"])
+    state = {}
+    for i, p in enumerate(net.parameters()):
+        state[i] = {"step": torch.tensor(float(iteration)),
+                    "exp_avg": torch.randn_like(p) * 1e-4,
+                    "exp_avg_sq": torch.rand_like(p) * 1e-8}
+    saved = optimizer.state_dict()
+    saved["state"] = state
+    torch.save({"model": net.state_dict(), "iteration": iteration, "optimizer": saved,
+                "learning_rate": train["learning_rate"]}, path)
 
 
 #: ContentVec, the speech-content encoder so-vits-svc-fork loads (768-dim features):
 #: ``config.json`` + ``pytorch_model.bin`` of ``lengyue233/content-vec-best`` (manifest entry
 #: "contentvec"); transformers opens the ``.bin`` weights-only.
 CONTENTVEC = hub.asset("contentvec", stand_in=_write_contentvec_stand_in,
-                       full_stand_in=rehearsal.write_contentvec)
+                       full_stand_in=_write_contentvec_full)
 CONTENTVEC_ID = CONTENTVEC.repo_id
 #: The pretrained generator and discriminator so-vits-svc-fork's 4.0v1 template starts from
 #: (its ``model.pretrained`` URLs), stored as ``G_0.pth`` / ``D_0.pth``.
-PRETRAINED_G = hub.asset("so-vits-svc-G0", full_stand_in=rehearsal.write_pretrained_g)
-PRETRAINED_D = hub.asset("so-vits-svc-D0", full_stand_in=rehearsal.write_pretrained_d)
+PRETRAINED_G = hub.asset("so-vits-svc-G0",
+                         full_stand_in=lambda path: _write_full_checkpoint(path, "G"))
+PRETRAINED_D = hub.asset("so-vits-svc-D0",
+                         full_stand_in=lambda path: _write_full_checkpoint(path, "D"))
 
 
 def contentvec_model(device="cpu", final_proj: bool = True):
@@ -938,10 +1017,17 @@ def _write_example_stand_in(folder: Path) -> None:
     write_tiny_model(folder, name=EXAMPLE_MODEL[1])
 
 
+def _write_example_full(folder: Path) -> None:
+    """Full size: the 4.0v1 template's config with one speaker ("drake") and a generator."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_json(folder / "config.json", _template_config({"drake": 0}))
+    _write_full_checkpoint(folder / EXAMPLE_MODEL[1], "G", iteration=1000)
+
+
 #: :data:`EXAMPLE_MODEL` as a manifest asset (``config.json`` + the generator).
 EXAMPLE_ASSET = hub.asset("svc-" + EXAMPLE_MODEL[0].replace("/", "--"),
-                          stand_in=_write_example_stand_in,
-                          full_stand_in=rehearsal.write_svc_example)
+                          stand_in=_write_example_stand_in, full_stand_in=_write_example_full)
 
 
 def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed: int = 0) -> Path:
