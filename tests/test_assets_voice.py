@@ -68,6 +68,12 @@ def test_demucs_class_check_allows_demucs_classes_only(tmp_path):
     separate._check_demucs_class(ok)
     with pytest.raises(separate.SeparationError, match="not a demucs model"):
         separate._check_demucs_class(bad)                 # control: another class is refused
+    packed = tmp_path / "packed.safetensors"               # a class hidden in the state structure
+    save_file({"w": torch.zeros(2)}, packed, metadata={
+        "klass": "demucs.htdemucs.HTDemucs",
+        "structure": json.dumps({"_dict": [["q", {"_class": "subprocess.Popen"}]]})})
+    with pytest.raises(separate.SeparationError, match="subprocess.Popen"):
+        separate._check_demucs_class(packed)
     assert manifest.FORMATS["safetensors"](ok)
     th = tmp_path / "955717e8-8726e21a.th"                # demucs 4.0's format: a torch pickle
     torch.save({"state": {}}, th)
