@@ -59,7 +59,8 @@ __all__ = [
     "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "misfit", "saving_atomically", "read_losses", "train_cluster",
-    "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "EXAMPLE_ASSET", "write_tiny_model", "hub_model",
+    "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "EXAMPLE_ASSET", "write_tiny_model",
+    "hub_model",
     "example_run", "RunLayout", "run_layout", "contentvec_model",
     "using_contentvec", "TrainWarning", "FULL_MINUTES", "PRECISIONS", "precision_for",
 ]
@@ -86,6 +87,7 @@ def _write_contentvec_stand_in(folder: Path) -> None:
                           num_conv_pos_embedding_groups=16, classifier_proj_size=256)
     with seeded(0):
         model = HubertModelWithFinalProj(config)
+    model.config.architectures = [type(model).__name__]
     model.config.save_pretrained(folder)               # config.json, with the architecture
     _save_contentvec_weights(model, Path(folder) / "pytorch_model.bin")
 
