@@ -57,26 +57,38 @@ def test_unknown_key_refused(tmp_path, monkeypatch):
 
 
 def test_interrupted_install_leaves_nothing_fetch_would_use(tmp_path, monkeypatch, no_network):
+    """install_stand_ins places each asset with hub.install_stand_in: all or nothing, then kept."""
     _full_offline(monkeypatch, tmp_path)
 
-    def crash(path, seed):
-        path.write_bytes(b"half a file")
+    def crash(folder):
+        (folder / "config.json").write_text("{}")
+        (folder / "model.pth").write_bytes(b"half a file")
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        rehearsal._hf_repo("someone/model", {"config.json": lambda p, s: p.write_text("{}"),
-                                              "model.pth": crash}, 0)
+        hub.install_stand_in(hub.Asset("x", repo_id="someone/model", full_stand_in=crash))
     with pytest.raises(HubOfflineError):
         hub.fetch(hub.Asset("x", repo_id="someone/model"))
     repo = hub.hf_cache_dir() / "models--someone--model"
     assert not (repo / "refs").exists() and not (repo / "snapshots").exists()
-    assert not [p for p in (repo / "blobs").iterdir() if p.name.endswith(".incomplete")]
+    assert not [p for p in (repo / "blobs").iterdir() if p.is_file()]
     # and a completed one is found, labelled, and not written twice
-    path = rehearsal._hf_repo("someone/model", {"config.json": lambda p, s: p.write_text("{}")}, 0)
+    write = lambda folder: (folder / "config.json").write_text("{}")   # noqa: E731
+    path = hub.install_stand_in(hub.Asset("x", repo_id="someone/model", full_stand_in=write))
     assert hub.fetch(hub.Asset("x", repo_id="someone/model")) == path and hub.is_stand_in(path)
     mtime = (path / "config.json").stat().st_mtime_ns
-    assert rehearsal._hf_repo("someone/model", {"config.json": None}, 0) == path
+    assert hub.install_stand_in(hub.Asset("x", repo_id="someone/model", full_stand_in=crash)) == path
     assert (path / "config.json").stat().st_mtime_ns == mtime
+
+
+def test_install_stand_ins_uses_the_manifest_assets():
+    """The stand-ins are those of the assets svc and rvc declare from the manifest."""
+    assets = rehearsal._assets()
+    assert tuple(assets) == rehearsal.STAND_INS
+    for key, asset in assets.items():
+        assert asset.manifest is not None and asset.full_stand_in is not None, key
+        assert asset.manifest in hub.MANIFEST, key
+    assert not hasattr(rehearsal, "_hf_repo") and not hasattr(rehearsal, "_url_asset")
 
 
 # ---------------------------------------------------------------------------- slow: all of them

@@ -423,52 +423,98 @@ _ENTRIES = [
         revision="7367bcc33648be329bbef057cc97d0b83cadee11",
         files=(File("wavs/LJ00?-????.wav", "wav"),),
         licence="public domain (LJ Speech)", used_in=("08",),
-        evidence=("https://huggingface.co/datasets/flexthink/ljspeech/tree/main/wavs",)),
+        evidence=("https://huggingface.co/datasets/flexthink/ljspeech/tree/main/wavs",
+                  "public code (GitHub code search): per-clip URLs https://huggingface.co/datasets/"
+                  "flexthink/ljspeech/resolve/main/wavs/LJ001-{n:04d}.wav; speechbrain's LJSpeech "
+                  "recipe downloads train/valid/test.txt from the same dataset repo"),
+        note="voicelab fetches single clips by URL (voice.dataset.example_voice), each an "
+             "Asset(url=..., manifest='ljspeech'); the pinned revision is not confirmed by a "
+             "public page found here"),
     Entry(
         "contentvec", repo_id="lengyue233/content-vec-best",
         files=(File("config.json", "json"), File("pytorch_model.bin", "torch-zip", 378 * MB)),
         licence="MIT", used_in=("09", "10", "11"),
         evidence=("https://huggingface.co/lengyue233/content-vec-best/tree/main",
-                  "so-vits-svc-fork: src/so_vits_svc_fork/utils.py get_hubert_model "
-                  "(HubertModelWithFinalProj.from_pretrained('lengyue233/content-vec-best'))")),
+                  "so-vits-svc-fork 4.2: so_vits_svc_fork/utils.py get_hubert_model "
+                  "(HubertModelWithFinalProj.from_pretrained('lengyue233/content-vec-best'))",
+                  "public download scripts (GitHub code search): .../content-vec-best/resolve/main/"
+                  "config.json and .../resolve/main/pytorch_model.bin; hf_hub_download("
+                  "'lengyue233/content-vec-best', 'pytorch_model.bin')"),
+        note="no model.safetensors on main as far as public code shows (scripts that want "
+             "safetensors convert it themselves)"),
     Entry(
         "so-vits-svc-G0",
         url="https://huggingface.co/datasets/ms903/sovits4.0-768vec-layer12/resolve/main/"
             "sovits_768l12_pre_large_320k/clean_G_320000.pth",
         files=(File("G_0.pth", "torch-zip", 549 * MB),),
         licence="unspecified (so-vits-svc 4.0 pretrained base)", used_in=("09",),
-        evidence=("so-vits-svc-fork: src/so_vits_svc_fork/utils.py download_pretrained_model",)),
+        evidence=("so-vits-svc-fork 4.2: so_vits_svc_fork/preprocessing/config_templates/"
+                  "so-vits-svc-4.0v1.json model.pretrained {'G_0.pth': <this URL>} (downloaded by "
+                  "utils.ensure_pretrained_model)",
+                  "so-vits-svc 4.1 README_zh_CN and public setup scripts (GitHub code search): "
+                  "curl .../clean_G_320000.pth -o logs/44k/G_0.pth"),
+        note="size from the stand-in's arithmetic (generator + AdamW moments), not from a public "
+             "page; 'clean_' may mean the optimiser state was dropped (then ~183 MB)"),
     Entry(
         "so-vits-svc-D0",
         url="https://huggingface.co/datasets/ms903/sovits4.0-768vec-layer12/resolve/main/"
             "sovits_768l12_pre_large_320k/clean_D_320000.pth",
         files=(File("D_0.pth", "torch-zip", 561 * MB),),
         licence="unspecified (so-vits-svc 4.0 pretrained base)", used_in=("09",),
-        evidence=("so-vits-svc-fork: src/so_vits_svc_fork/utils.py download_pretrained_model",)),
+        evidence=("so-vits-svc-fork 4.2: so_vits_svc_fork/preprocessing/config_templates/"
+                  "so-vits-svc-4.0v1.json model.pretrained {'D_0.pth': <this URL>}",
+                  "public setup scripts (GitHub code search): curl .../clean_D_320000.pth -o "
+                  "logs/44k/D_0.pth"),
+        note="size as for so-vits-svc-G0: not from a public page"),
     Entry(
         "svc-Entreprenerdly--drake-so-vits-svc", repo_id="Entreprenerdly/drake-so-vits-svc",
         files=(File("config.json", "json"), File("G_106000.pth", "torch-zip")),
         licence="unspecified; imitates a real artist's voice: for learning inference only, "
                 "never to publish", used_in=("10",),
-        evidence=("https://huggingface.co/Entreprenerdly/drake-so-vits-svc/tree/main",)),
+        evidence=("https://huggingface.co/Entreprenerdly/drake-so-vits-svc/tree/main",
+                  "public FastAPI voice apps (GitHub code search): MODEL_REPOS maps 'drake' to "
+                  "repo_id Entreprenerdly/drake-so-vits-svc, model_filename G_106000.pth, "
+                  "config_filename config.json, fetched with hf_hub_download and run with "
+                  "`svc infer -m ... -c ...`",
+                  "a Korean so-vits-svc tutorial: hf_hub_download(repo_id='Entreprenerdly/"
+                  "drake-so-vits-svc', filename='config.json'), then the model file"),
+        note="size unknown; torch-zip assumed (so-vits-svc's torch.save since torch 1.6); no "
+             "model card or licence found"),
     Entry(
         "rvc-sail-rvc--yoimiya-jp", repo_id="sail-rvc/yoimiya-jp",
         files=(File("model.pth", "torch-zip", 55 * MB), File("model.index", "faiss-index")),
         licence="unspecified; imitates a voice actor: for learning inference only",
         used_in=("11",),
-        evidence=("https://huggingface.co/sail-rvc/yoimiya-jp/tree/main",)),
+        evidence=("https://huggingface.co/sail-rvc/yoimiya-jp/tree/main",
+                  "public Gradio RVC apps (GitHub code search), download box example: "
+                  "https://huggingface.co/sail-rvc/yoimiya-jp/blob/main/model.pth, "
+                  "https://huggingface.co/sail-rvc/yoimiya-jp/blob/main/model.index"),
+        note="55 MB assumes an RVC v2 40k inference export (fp16, no enc_q); one public note "
+             "says sail-rvc/* downloads asked for a login (not confirmed here)"),
     Entry(
         "rvc-rmvpe", repo_id="lj1995/VoiceConversionWebUI",
         files=(File("rmvpe.pt", "torch-zip", 181 * MB),),
         licence="MIT", used_in=("11",),
         evidence=("https://huggingface.co/lj1995/VoiceConversionWebUI/tree/main",
-                  "RVC: tools/download_models.py (rmvpe.pt from lj1995/VoiceConversionWebUI)")),
+                  "RVC-Project/Retrieval-based-Voice-Conversion-WebUI: tools/download_models.py "
+                  "(RVC_DOWNLOAD_LINK .../lj1995/VoiceConversionWebUI/resolve/main/ + 'rmvpe.pt')",
+                  "many public download scripts (GitHub code search): "
+                  "https://huggingface.co/lj1995/VoiceConversionWebUI/resolve/main/rmvpe.pt")),
     Entry(
         "demucs-htdemucs", repo_id="adefossez/HTDemucs",
-        files=(File("htdemucs.yaml", "yaml"), File("*.safetensors", "safetensors")),
+        files=(File("htdemucs.yaml", "yaml"), File("955717e8.safetensors", "safetensors")),
         licence="MIT", used_in=("08",),
-        evidence=(),
-        note="unverified: demucs 4 downloads its weights from dl.fbaipublicfiles.com"),
+        evidence=("demucs 4.1 (PyPI 4.1.0): demucs/hf.py get_hf_model: repo adefossez/"
+                  "hf_repo_name('htdemucs') = adefossez/HTDemucs, hf_hub_download(repo, "
+                  "'htdemucs.yaml'), then '<sig>.safetensors' for each sig in the bag; "
+                  "load_safetensors_model reads klass/args/kwargs from the safetensors metadata",
+                  "facebookresearch/demucs: demucs/remote/htdemucs.yaml = models: ['955717e8']",
+                  "public install script (GitHub code search): hf_hub_download('adefossez/"
+                  "HTDemucs', f, revision=...) for f in ('955717e8.safetensors', "
+                  "'htdemucs.yaml'), with demucs 4.1.0"),
+        note="demucs 4.0 downloaded .th files from dl.fbaipublicfiles.com (demucs/remote/"
+             "files.txt), pickles holding the model class that need full unpickling; voicelab "
+             "loads only 4.1's safetensors. Size not known from a public page"),
 ]
 
 #: Every external asset by name (see the module docstring).

@@ -33,7 +33,7 @@ import numpy as np
 import soundfile as sf
 
 from .. import audio
-from ..core import files
+from ..core import files, manifest
 from ..core.errors import AudioError, DatasetError, HubOfflineError
 from .slicing import frame_levels, silence_threshold, slice_recording
 
@@ -512,8 +512,9 @@ def check_trainable(dataset_dir, speaker: str) -> list[Path]:
 
 #: LJ Speech (public domain: LibriVox recordings of public-domain books, one female
 #: US English reader), as individual 22.05 kHz WAV files in a Hub copy, pinned to a commit.
-EXAMPLE_VOICE_REPO = "flexthink/ljspeech"
-EXAMPLE_VOICE_REVISION = "7367bcc33648be329bbef057cc97d0b83cadee11"
+#: (Manifest entry "ljspeech"; each clip is fetched by URL as an Asset of that entry.)
+EXAMPLE_VOICE_REPO = manifest.entry("ljspeech").repo_id
+EXAMPLE_VOICE_REVISION = manifest.entry("ljspeech").revision
 
 
 def _example_names(n_files: int) -> list[str]:
@@ -521,6 +522,18 @@ def _example_names(n_files: int) -> list[str]:
     if not 1 <= n_files <= len(names):
         raise ValueError(f"n_files must be 1..{len(names)}, got {n_files}")
     return names[:n_files]
+
+
+def _example_clip(name: str):
+    """One LJ Speech clip (``LJ001-0001``) as a URL asset of the manifest entry "ljspeech"."""
+    from ..core import hub
+
+    entry = manifest.entry("ljspeech")
+    if entry.file(f"wavs/{name}.wav") is None:
+        raise ValueError(f"{name}.wav is not one of the clips the manifest lists for {entry.source}.")
+    return hub.Asset(name=f"ljspeech-{name}",
+                     url=f"{entry.source}/resolve/{entry.revision}/wavs/{name}.wav",
+                     description=f"LJ Speech clip ({entry.licence})", manifest="ljspeech")
 
 
 def example_voice(n_files: int = 240) -> list[Path]:
@@ -534,10 +547,7 @@ def example_voice(n_files: int = 240) -> list[Path]:
 
     paths = []
     for name in _example_names(n_files):
-        asset = hub.Asset(
-            name=f"ljspeech-{name}", url=(f"https://huggingface.co/datasets/{EXAMPLE_VOICE_REPO}/"
-                                          f"resolve/{EXAMPLE_VOICE_REVISION}/wavs/{name}.wav"),
-            description="LJ Speech clip (public domain)")
+        asset = _example_clip(name)
         try:
             paths.append(hub.fetch(asset))
         except HubOfflineError as err:

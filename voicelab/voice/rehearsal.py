@@ -5,7 +5,11 @@ Introduced for the FULL rehearsal of notebooks 08-11 (issue 12) and ``benchmarks
 architecture, size, file names and file formats, and :func:`install_stand_ins` puts them where
 :func:`voicelab.core.hub.fetch` looks first (the Hugging Face cache, ``cache_dir()/downloads``),
 so FULL mode (``VOICELAB_QUICK=0 HF_HUB_OFFLINE=1``) runs its real code path, a cache hit, with no
-network. Every one is labelled: its folder holds the ``.voicelab-stand-in`` marker, so
+network. They are the ``full_stand_in`` of the assets that :mod:`voicelab.voice.svc` and
+:mod:`voicelab.voice.rvc` declare from the manifest (:func:`voicelab.core.hub.asset`, written
+there next to the tiny ones), and :func:`voicelab.core.hub.install_stand_in` places them after
+checking each file against the asset's manifest entry (published names and formats). Every one
+is labelled: its folder holds the ``.voicelab-stand-in`` marker, so
 :func:`voicelab.core.hub.is_stand_in` is True for it and a notebook can say so.
 
 Install them only into caches made for the rehearsal (point ``VOICELAB_CACHE`` and ``HF_HOME`` at
@@ -58,16 +62,10 @@ stand-in            the same as the real thing                  different
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import os
 from pathlib import Path
-from typing import Callable
 
-from ..core import files, hub, runtime
+from ..core import hub, runtime
 from ..core.errors import VoicelabError
-from ..core.torchutil import seeded
 from . import rvc, svc
 
 __all__ = ["install_stand_ins", "STAND_INS"]
@@ -75,26 +73,22 @@ __all__ = ["install_stand_ins", "STAND_INS"]
 #: What :func:`install_stand_ins` writes, by key.
 STAND_INS = ("contentvec", "G_0", "D_0", "svc-example", "rvc-example", "rmvpe")
 
-_TEMPLATE = "so-vits-svc-4.0v1.json"
-_EXAMPLE_SPEAKER = "drake"
-#: RVC v2 40 kHz (SynthesizerTrnMs768NSFsid's arguments in RVC's order, as its exported
-#: ``config``): spec channels, segment, inter, hidden, filter, heads, layers, kernel, dropout,
-#: resblock, kernel sizes, dilations, upsample rates, initial channel, upsample kernels,
-#: speakers, gin channels, sampling rate.
-_RVC_V2_40K = [1025, 32, 192, 192, 768, 2, 6, 3, 0, "1", [3, 7, 11],
-               [[1, 3, 5], [1, 3, 5], [1, 3, 5]], [10, 10, 2, 2], 512, [16, 16, 4, 4], 109, 256,
-               40000]
-_INDEX_VECTORS = 20_000
+
+def _assets() -> dict[str, hub.Asset]:
+    """The manifest assets behind :data:`STAND_INS`, whose ``full_stand_in`` writes each."""
+    return {"contentvec": svc.CONTENTVEC, "G_0": svc.PRETRAINED_G, "D_0": svc.PRETRAINED_D,
+            "svc-example": svc.EXAMPLE_ASSET, "rvc-example": rvc.EXAMPLE_ASSET, "rmvpe": rvc.RMVPE}
 
 
 def install_stand_ins(*, seed: int = 0, only=None) -> dict[str, Path]:
     """Write the full-size stand-ins (module docstring) into the current caches; return their paths.
 
-    Introduced for the FULL rehearsal (issue 12; no notebook calls it). Each goes where
+    Introduced for the FULL rehearsal (issue 12; no notebook calls it). Each asset goes through
+    :func:`voicelab.core.hub.install_stand_in`, which puts it where
     :func:`voicelab.core.hub.fetch` finds it: Hub repos into :func:`voicelab.core.hub.hf_cache_dir`
     as huggingface_hub lays its cache out, the pretrained G_0/D_0 into
     ``runtime.cache_dir()/downloads``. What is already there is kept (a second call writes
-    nothing); each file is written all or nothing. ``seed`` fixes the random weights; ``only``
+    nothing); each is written all or nothing. ``seed`` fixes the random weights; ``only``
     (keys of :data:`STAND_INS`) limits what is written. Keys of the result: ``contentvec``,
     ``svc-example``, ``rvc-example`` (snapshot folders), ``G_0``, ``D_0``, ``rmvpe`` (files).
     Refused online (see the module docstring): set ``HF_HUB_OFFLINE=1``.
@@ -108,199 +102,6 @@ def install_stand_ins(*, seed: int = 0, only=None) -> dict[str, Path]:
     unknown = [k for k in keys if k not in STAND_INS]
     if unknown:
         raise ValueError(f"only={unknown}: choose from {', '.join(STAND_INS)}.")
-    makers: dict[str, Callable[[], Path]] = {
-        "contentvec": lambda: _hf_repo(svc.CONTENTVEC_ID, {
-            "config.json": _contentvec_config, "pytorch_model.bin": _contentvec_weights}, seed),
-        "G_0": lambda: _url_asset(svc.PRETRAINED_G, lambda p: _svc_checkpoint(p, "G", seed)),
-        "D_0": lambda: _url_asset(svc.PRETRAINED_D, lambda p: _svc_checkpoint(p, "D", seed + 1)),
-        "svc-example": lambda: _hf_repo(svc.EXAMPLE_MODEL[0], {
-            "config.json": lambda p, s: files.write_json(p, _svc_config({_EXAMPLE_SPEAKER: 0})),
-            svc.EXAMPLE_MODEL[1]: lambda p, s: _svc_checkpoint(p, "G", s, iteration=1000)},
-            seed + 2),
-        "rvc-example": lambda: _hf_repo(rvc.EXAMPLE_MODEL[0], {
-            rvc.EXAMPLE_MODEL[1]: _rvc_model, rvc.EXAMPLE_MODEL[2]: _rvc_index}, seed + 3),
-        "rmvpe": lambda: _hf_repo(rvc.RMVPE.repo_id, {rvc.RMVPE.filename: _rmvpe}, seed + 4)
-        / rvc.RMVPE.filename,
-    }
-    return {key: makers[key]() for key in keys}
-
-
-# ---------------------------------------------------------------------------- where they go
-
-
-def _commit(repo_id: str) -> str:
-    """A made-up, stable 40-hex commit for the stand-in snapshot of ``repo_id``."""
-    return hashlib.sha1(f"voicelab stand-in of {repo_id}".encode()).hexdigest()
-
-
-def _marker(folder: Path, replaces: str) -> None:
-    files.write_json(folder / hub.STAND_IN_MARKER, {
-        "replaces": replaces, "written_by": "voicelab.voice.rehearsal.install_stand_ins",
-        "note": "full-size stand-in with random weights for an offline FULL rehearsal, "
-                "not the real model"}, indent=1)
-
-
-def _hf_repo(repo_id: str, writers: dict[str, Callable[[Path, int], object]], seed: int) -> Path:
-    """The snapshot folder of ``repo_id`` in the HF cache holding ``writers``' files.
-
-    When refs/main already names a snapshot with all the files (a real download or an earlier
-    stand-in) it is returned as it is. Otherwise each file is written to a temporary name, hashed
-    and renamed into ``blobs/`` (sha256 for weights, the git blob hash for JSON, as the Hub
-    names them), the snapshot folder (symlinks + the marker) is made all at once, and refs/main
-    is written last, so an interrupted install leaves nothing that fetch would pick up.
-    """
-    repo = hub.hf_cache_dir() / ("models--" + repo_id.replace("/", "--"))
-    ref = repo / "refs" / "main"
-    if ref.is_file():
-        current = repo / "snapshots" / ref.read_text().strip()
-        if all((current / name).is_file() for name in writers):
-            return current
-    commit = _commit(repo_id)
-    snapshot = repo / "snapshots" / commit
-    if not all((snapshot / name).is_file() for name in writers):
-        blobs = repo / "blobs"
-        blobs.mkdir(parents=True, exist_ok=True)
-        links = {}
-        for name, write in writers.items():
-            staged = blobs / f".stand-in.{name}"     # whole, but not yet under its hash name
-            with files.atomic_path(staged) as tmp, seeded(seed), runtime.quiet():
-                write(tmp, seed)
-            blob = files.move(staged, blobs / _blob_name(staged, lfs=not name.endswith(".json")))
-            links[name] = blob.name
-        with files.atomic_folder(snapshot, overwrite=True) as tmp:
-            for name, blob in links.items():
-                os.symlink(Path("..", "..", "blobs", blob), tmp / name)
-            _marker(tmp, repo_id)
-    files.write_text(ref, commit)
-    return snapshot
-
-
-def _blob_name(path: Path, lfs: bool) -> str:
-    if lfs:
-        return hub.sha256sum(path)
-    data = path.read_bytes()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def _url_cache(asset: hub.Asset) -> Path:
-    """Where :func:`voicelab.core.hub.url_file` keeps ``asset``'s download (its rule, restated)."""
-    key = hashlib.sha256(asset.url.encode("utf-8")).hexdigest()[:16]
-    return runtime.cache_dir() / "downloads" / key / asset.filename
-
-
-def _url_asset(asset: hub.Asset, write: Callable[[Path], object]) -> Path:
-    dest = _url_cache(asset)
-    if dest.is_file():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    _marker(dest.parent, asset.url)
-    with files.atomic_path(dest) as tmp, runtime.quiet():
-        write(tmp)
-    return dest
-
-
-# ---------------------------------------------------------------------------- the files
-
-
-def _contentvec_hparams() -> dict:
-    from transformers import HubertConfig
-
-    config = HubertConfig(classifier_proj_size=256)   # HuBERT base: 12 x 768, 3072, conv 512 x 7
-    out = config.to_dict()
-    out["architectures"] = ["HubertModelWithFinalProj"]
-    return out
-
-
-def _contentvec_config(path: Path, seed: int) -> None:
-    files.write_json(path, _contentvec_hparams())
-
-
-def _contentvec_weights(path: Path, seed: int) -> None:
-    import torch
-    from so_vits_svc_fork.utils import HubertModelWithFinalProj
-    from transformers import HubertConfig
-
-    model = HubertModelWithFinalProj(HubertConfig(**{
-        k: v for k, v in _contentvec_hparams().items() if k != "architectures"}))
-    state = {}
-    for key, value in model.state_dict().items():   # the 2022 file's weight-norm names
-        key = key.replace("parametrizations.weight.original0", "weight_g")
-        key = key.replace("parametrizations.weight.original1", "weight_v")
-        state[key] = value.contiguous()
-    torch.save(state, path)
-
-
-def _svc_config(spk: dict) -> dict:
-    from so_vits_svc_fork.preprocessing.preprocess_flist_config import CONFIG_TEMPLATE_DIR
-
-    config = json.loads((CONFIG_TEMPLATE_DIR / _TEMPLATE).read_text("utf-8"))
-    config["spk"] = dict(spk)
-    return config
-
-
-def _svc_checkpoint(path: Path, kind: str, seed: int, iteration: int = 1) -> None:
-    """A so-vits-svc training checkpoint as ``save_checkpoint`` writes it, with AdamW moments."""
-    import torch
-    from so_vits_svc_fork.modules.descriminators import MultiPeriodDiscriminator
-    from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
-
-    config = _svc_config({})
-    with seeded(seed):
-        if kind == "G":
-            net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
-                                 config["train"]["segment_size"] // config["data"]["hop_length"],
-                                 **config["model"])
-        else:
-            net = MultiPeriodDiscriminator(config["model"]["use_spectral_norm"])
-        train = config["train"]
-        optimizer = torch.optim.AdamW(net.parameters(), train["learning_rate"],
-                                      betas=train["betas"], eps=train["eps"])
-        state = {}
-        for i, p in enumerate(net.parameters()):
-            state[i] = {"step": torch.tensor(float(iteration)),
-                        "exp_avg": torch.randn_like(p) * 1e-4,
-                        "exp_avg_sq": torch.rand_like(p) * 1e-8}
-        saved = optimizer.state_dict()
-        saved["state"] = state
-        torch.save({"model": net.state_dict(), "iteration": iteration, "optimizer": saved,
-                    "learning_rate": train["learning_rate"]}, path)
-
-
-def _rvc_model(path: Path, seed: int) -> None:
-    import torch
-    from huggingface_hub_rvc.core.models import SynthesizerTrnMs768NSFsid
-
-    net = SynthesizerTrnMs768NSFsid(*_RVC_V2_40K, is_half=False)
-    weights = {k: v.half() for k, v in net.state_dict().items() if not k.startswith("enc_q.")}
-    torch.save({"weight": weights, "config": list(_RVC_V2_40K), "info": "300epoch",
-                "sr": "40k", "f0": 1, "version": "v2"}, path)
-
-
-def _rvc_index(path: Path, seed: int) -> None:
-    """A faiss IVF index as RVC's train_index writes it (IVF{n},Flat, n = min(16 sqrt(N), N/39))."""
-    import numpy as np
-
-    faiss = _faiss()
-    vectors = np.random.default_rng(seed).standard_normal((_INDEX_VECTORS, 768)).astype(np.float32)
-    n_ivf = min(int(16 * math.sqrt(len(vectors))), len(vectors) // 39)
-    index = faiss.index_factory(768, f"IVF{n_ivf},Flat")
-    faiss.extract_index_ivf(index).nprobe = 1
-    index.train(vectors)
-    index.add(vectors)
-    faiss.write_index(index, str(path))
-
-
-def _faiss():
-    with runtime.quiet():
-        import faiss
-    return faiss
-
-
-def _rmvpe(path: Path, seed: int) -> None:
-    import torch
-    from huggingface_hub_rvc.core.rmvpe import E2E
-
-    net = E2E(4, 1, (2, 2))
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()},
-               path)
-
+    assets = _assets()
+    return {key: hub.install_stand_in(assets[key], seed=seed + STAND_INS.index(key))
+            for key in keys}

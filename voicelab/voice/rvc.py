@@ -37,7 +37,8 @@ from ..core.errors import (
 from ..core.torchutil import seeded
 
 __all__ = [
-    "RVCError", "F0_METHODS", "EXAMPLE_MODEL", "RMVPE", "FeatureIndex", "content_features",
+    "RVCError", "F0_METHODS", "EXAMPLE_MODEL", "EXAMPLE_ASSET", "RMVPE", "FeatureIndex",
+    "content_features",
     "build_index", "index_from_clips", "speaker_probe", "speaker_share", "RVCModel", "hub_model",
     "write_tiny_model", "load", "is_rvc_model", "convert",
 ]
@@ -49,10 +50,19 @@ F0_METHODS = ("rmvpe", "pm")
 #: model file, index file). It imitates a game character's voice actor: use it to learn
 #: how inference works, not to publish anything.
 EXAMPLE_MODEL = ("sail-rvc/yoimiya-jp", "model.pth", "model.index")
-#: RMVPE pitch estimator weights (a plain state_dict), from RVC's asset repository.
-RMVPE = hub.Asset(
-    "rvc-rmvpe", repo_id="lj1995/VoiceConversionWebUI", filename="rmvpe.pt",
-    description="RMVPE, RVC's robust neural F0 estimator (~180 MB)")
+#: RMVPE pitch estimator weights (a plain state_dict, ~180 MB), from RVC's asset repository
+#: (manifest entry "rvc-rmvpe"). No tiny stand-in: QUICK mode uses "pm" pitch.
+def _write_rmvpe_full(path: Path) -> None:
+    """Full size (FULL rehearsal): a plain half-precision state_dict of RMVPE's ``E2E(4, 1, (2, 2))``."""
+    import torch
+    from huggingface_hub_rvc.core.rmvpe import E2E
+
+    net = E2E(4, 1, (2, 2))
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()},
+               path)
+
+
+RMVPE = hub.asset("rvc-rmvpe", filename="rmvpe.pt", full_stand_in=_write_rmvpe_full)
 
 _FRAME_S = 0.02     # ContentVec: one feature vector every 320 samples at 16 kHz
 
@@ -376,18 +386,66 @@ def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1],
     Introduced in notebook 11. Downloads through :mod:`voicelab.core.hub` (cached); offline
     (QUICK mode, ``HF_HUB_OFFLINE=1``) with nothing cached it returns a stand-in written by
     :func:`write_tiny_model` (check with :func:`voicelab.core.hub.is_stand_in`). Nothing in the
-    files is trusted yet: :func:`load` checks them.
+    files is trusted yet: :func:`load` checks them. The example (the defaults) is the manifest's
+    asset :data:`EXAMPLE_ASSET`; another repository is fetched as given (``filename`` and
+    ``index``, not checked against the manifest, which lists only the course's own assets).
     """
     if not filename.endswith((".pth", ".safetensors")):
         raise ValueError(f"filename={filename!r}: an RVC model is a .pth or .safetensors file.")
     if index is not None and not index.endswith(".index"):
         raise ValueError(f"index={index!r}: an RVC index file ends in .index.")
+    if (repo_id, filename, index) == EXAMPLE_MODEL:
+        return hub.fetch(EXAMPLE_ASSET)
     patterns = (filename,) + ((index,) if index else ())
     asset = hub.Asset(
         "rvc-" + repo_id.replace("/", "--"), repo_id=repo_id, allow_patterns=patterns,
         description=f"RVC model {repo_id} ({', '.join(patterns)})",
         stand_in=lambda folder: write_tiny_model(folder, name=filename, index_name=index))
     return hub.fetch(asset)
+
+
+def _write_example_stand_in(folder: Path) -> None:
+    write_tiny_model(folder, name=EXAMPLE_MODEL[1], index_name=EXAMPLE_MODEL[2])
+
+
+#: RVC v2 40 kHz (SynthesizerTrnMs768NSFsid's arguments in RVC's order, as its exported
+#: ``config``): spec channels, segment, inter, hidden, filter, heads, layers, kernel, dropout,
+#: resblock, kernel sizes, dilations, upsample rates, initial channel, upsample kernels,
+#: speakers, gin channels, sampling rate.
+_RVC_V2_40K = [1025, 32, 192, 192, 768, 2, 6, 3, 0, "1", [3, 7, 11],
+               [[1, 3, 5], [1, 3, 5], [1, 3, 5]], [10, 10, 2, 2], 512, [16, 16, 4, 4], 109, 256,
+               40000]
+_FULL_INDEX_VECTORS = 20_000
+
+
+def _write_example_full(folder: Path) -> None:
+    """Full size (FULL rehearsal): ``model.pth`` in RVC's v2 40 kHz inference format (random fp16
+    weights) and ``model.index``, a faiss IVF index as RVC's train_index writes it
+    (``IVF{n},Flat``, n = min(16 sqrt(N), N/39)) over random 768-dim vectors."""
+    import math
+
+    import torch
+    from huggingface_hub_rvc.core.models import SynthesizerTrnMs768NSFsid
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    net = SynthesizerTrnMs768NSFsid(*_RVC_V2_40K, is_half=False)
+    weights = {k: v.half() for k, v in net.state_dict().items() if not k.startswith("enc_q.")}
+    torch.save({"weight": weights, "config": list(_RVC_V2_40K), "info": "300epoch",
+                "sr": "40k", "f0": 1, "version": "v2"}, folder / EXAMPLE_MODEL[1])
+    faiss = _faiss()
+    vectors = torch.randn(_FULL_INDEX_VECTORS, 768).numpy()
+    n_ivf = min(int(16 * math.sqrt(len(vectors))), len(vectors) // 39)
+    index = faiss.index_factory(768, f"IVF{n_ivf},Flat")
+    faiss.extract_index_ivf(index).nprobe = 1
+    index.train(vectors)
+    index.add(vectors)
+    faiss.write_index(index, str(folder / EXAMPLE_MODEL[2]))
+
+
+#: :data:`EXAMPLE_MODEL` as a manifest asset (``model.pth`` + ``model.index``).
+EXAMPLE_ASSET = hub.asset("rvc-" + EXAMPLE_MODEL[0].replace("/", "--"),
+                          stand_in=_write_example_stand_in, full_stand_in=_write_example_full)
 
 
 @dataclass

@@ -450,10 +450,11 @@ def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
 
 
 DEMUCS_NAME = "htdemucs"
-DEMUCS_ASSET = hub.Asset(
-    name="demucs-htdemucs", repo_id="adefossez/HTDemucs",
-    allow_patterns=("htdemucs.yaml", "*.safetensors"),
-    description="Hybrid Transformer Demucs v4 (4 stems) as safetensors, for backend='demucs'")
+#: Hybrid Transformer Demucs v4 (4 stems) as demucs 4.1 downloads it (manifest entry
+#: "demucs-htdemucs"): the bag ``htdemucs.yaml`` and one ``<sig>.safetensors`` per model, the
+#: class and its arguments in the safetensors metadata, so nothing is unpickled. (demucs 4.0's
+#: ``.th`` files are pickles that need full unpickling; voicelab does not open them.)
+DEMUCS_ASSET = hub.asset("demucs-htdemucs")
 
 
 def _demucs(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -507,11 +508,34 @@ def _demucs(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_demucs_class(path: Path) -> None:
-    """The safetensors metadata names a class to build; allow only demucs' own model classes."""
+    """The safetensors metadata names a class to build (``klass``) and, for packed states, classes
+    in its ``structure``; demucs imports them by name. Allow only demucs' own (and diffq's)."""
+    import json
+
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        klass = (f.metadata() or {}).get("klass", "")
+        metadata = f.metadata() or {}
+    klass = metadata.get("klass", "")
     if not klass.startswith("demucs."):
         raise SeparationError(f"{path} asks for the class {klass!r}, which is not a demucs "
                               "model; refusing to build it.")
+    try:
+        structure = json.loads(metadata.get("structure", "null"))
+    except ValueError:
+        raise SeparationError(f"{path}: its state structure is not readable JSON; refusing to "
+                              "load it.") from None
+    foreign = [c for c in _classes(structure) if not c.startswith(("demucs.", "diffq."))]
+    if foreign:
+        raise SeparationError(f"{path} names classes outside demucs in its state structure "
+                              f"({', '.join(foreign)}); refusing to load it.")
+
+
+def _classes(node) -> list[str]:
+    """Every ``{"_class": name}`` in a demucs state structure (nested dicts and lists)."""
+    if isinstance(node, dict):
+        found = [node["_class"]] if isinstance(node.get("_class"), str) else []
+        return found + [c for v in node.values() for c in _classes(v)]
+    if isinstance(node, list):
+        return [c for v in node for c in _classes(v)]
+    return []

@@ -59,7 +59,8 @@ __all__ = [
     "F0_METHODS", "BATCH_TABLE", "steps_per_epoch", "epochs_for_steps", "batch_size_for_memory",
     "auto_batch_size", "quick_config", "prepare", "train", "convert", "find_model",
     "checkpoints", "latest_checkpoint", "prune_checkpoints", "set_aside_damaged", "CheckpointWarning", "misfit", "saving_atomically", "read_losses", "train_cluster",
-    "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "write_tiny_model", "hub_model",
+    "load_cluster", "EXPORTED_WEIGHTS", "EXAMPLE_MODEL", "EXAMPLE_ASSET", "write_tiny_model",
+    "hub_model",
     "example_run", "RunLayout", "run_layout", "contentvec_model",
     "using_contentvec", "TrainWarning", "FULL_MINUTES", "PRECISIONS", "precision_for",
 ]
@@ -67,9 +68,6 @@ __all__ = [
 SR = 44100
 HOLD_OUT = 4  # pre-config keeps 2 clips for validation and 2 for test
 F0_METHODS = ("dio", "harvest", "parselmouth", "crepe", "crepe-tiny")
-CONTENTVEC_ID = "lengyue233/content-vec-best"
-_PRETRAINED_URL = ("https://huggingface.co/datasets/ms903/sovits4.0-768vec-layer12/resolve/main/"
-                   "sovits_768l12_pre_large_320k/clean_{}_320000.pth")
 _CKPT = re.compile(r"([GD])_(\d+)\.pth")
 #: The generator's weights in an exported model folder (notebook 11), next to config.json.
 EXPORTED_WEIGHTS = "model.safetensors"
@@ -79,7 +77,8 @@ EXPORTED_WEIGHTS = "model.safetensors"
 
 
 def _write_contentvec_stand_in(folder: Path) -> None:
-    """A tiny random model shaped like ContentVec: 768-dim output, a 256-dim final_proj."""
+    """A tiny random model shaped like ContentVec (768-dim output, a 256-dim final_proj), in the
+    repository's own files: ``config.json`` and ``pytorch_model.bin`` (a zip ``torch.save``)."""
     from transformers import HubertConfig
     from so_vits_svc_fork.utils import HubertModelWithFinalProj
 
@@ -88,22 +87,101 @@ def _write_contentvec_stand_in(folder: Path) -> None:
                           num_conv_pos_embedding_groups=16, classifier_proj_size=256)
     with seeded(0):
         model = HubertModelWithFinalProj(config)
-    model.save_pretrained(folder, safe_serialization=True)
+    model.config.architectures = [type(model).__name__]
+    model.config.save_pretrained(folder)               # config.json, with the architecture
+    _save_contentvec_weights(model, Path(folder) / "pytorch_model.bin")
 
 
-#: ContentVec, the speech-content encoder so-vits-svc-fork loads (768-dim features).
-CONTENTVEC = hub.Asset(
-    "contentvec", repo_id=CONTENTVEC_ID, allow_patterns=("config.json", "*.bin", "*.safetensors"),
-    description="ContentVec (HuBERT-base fine-tuned to drop speaker identity), "
-                "the content encoder of so-vits-svc 4.0",
-    stand_in=_write_contentvec_stand_in)
-#: The pretrained generator and discriminator so-vits-svc-fork's 4.0v1 template starts from.
-PRETRAINED_G = hub.Asset(
-    "so-vits-svc-G0", url=_PRETRAINED_URL.format("G"), filename="G_0.pth",
-    description="so-vits-svc 4.0 pretrained generator (768-dim ContentVec, layer 12)")
-PRETRAINED_D = hub.Asset(
-    "so-vits-svc-D0", url=_PRETRAINED_URL.format("D"), filename="D_0.pth",
-    description="so-vits-svc 4.0 pretrained discriminator (~560 MB with optimiser state)")
+def _save_contentvec_weights(model, path: Path) -> None:
+    """``model``'s state dict as the published ``pytorch_model.bin``: a zip ``torch.save`` with the
+    2022 file's weight-norm names (``weight_g``/``weight_v``). transformers 5 saves only
+    safetensors, so the stand-ins (tiny and full-size) write this file themselves."""
+    import torch
+
+    state = {}
+    for key, value in model.state_dict().items():
+        key = key.replace("parametrizations.weight.original0", "weight_g")
+        key = key.replace("parametrizations.weight.original1", "weight_v")
+        state[key] = value.contiguous()
+    torch.save(state, path)
+
+
+# Full-size stand-ins for the FULL rehearsal (voicelab.voice.rehearsal, whose docstring says what
+# is the same as the real files and what is not): the real architectures at full size, random
+# weights from torch's generator, which hub.install_stand_in seeds.
+
+
+def _contentvec_hparams() -> dict:
+    from transformers import HubertConfig
+
+    config = HubertConfig(classifier_proj_size=256)   # HuBERT base: 12 x 768, 3072, conv 512 x 7
+    out = config.to_dict()
+    out["architectures"] = ["HubertModelWithFinalProj"]
+    return out
+
+
+def _write_contentvec_full(folder: Path) -> None:
+    """``lengyue233/content-vec-best`` at full size: ``config.json`` + ``pytorch_model.bin``."""
+    from so_vits_svc_fork.utils import HubertModelWithFinalProj
+    from transformers import HubertConfig
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    hparams = _contentvec_hparams()
+    files.write_json(folder / "config.json", hparams)
+    model = HubertModelWithFinalProj(HubertConfig(**{
+        k: v for k, v in hparams.items() if k != "architectures"}))
+    _save_contentvec_weights(model, folder / "pytorch_model.bin")
+
+
+def _template_config(spk: dict) -> dict:
+    from so_vits_svc_fork.preprocessing.preprocess_flist_config import CONFIG_TEMPLATE_DIR
+
+    config = _read_json(CONFIG_TEMPLATE_DIR / "so-vits-svc-4.0v1.json")
+    config["spk"] = dict(spk)
+    return config
+
+
+def _write_full_checkpoint(path: Path, kind: str, iteration: int = 1) -> None:
+    """A full-size 4.0v1 ``G``/``D`` training checkpoint as ``save_checkpoint`` writes it, with
+    random AdamW moments."""
+    import torch
+    from so_vits_svc_fork.modules.descriminators import MultiPeriodDiscriminator
+    from so_vits_svc_fork.modules.synthesizers import SynthesizerTrn
+
+    config = _template_config({})
+    if kind == "G":
+        net = SynthesizerTrn(config["data"]["filter_length"] // 2 + 1,
+                             config["train"]["segment_size"] // config["data"]["hop_length"],
+                             **config["model"])
+    else:
+        net = MultiPeriodDiscriminator(config["model"]["use_spectral_norm"])
+    train = config["train"]
+    optimizer = torch.optim.AdamW(net.parameters(), train["learning_rate"],
+                                  betas=train["betas"], eps=train["eps"])
+    state = {}
+    for i, p in enumerate(net.parameters()):
+        state[i] = {"step": torch.tensor(float(iteration)),
+                    "exp_avg": torch.randn_like(p) * 1e-4,
+                    "exp_avg_sq": torch.rand_like(p) * 1e-8}
+    saved = optimizer.state_dict()
+    saved["state"] = state
+    torch.save({"model": net.state_dict(), "iteration": iteration, "optimizer": saved,
+                "learning_rate": train["learning_rate"]}, path)
+
+
+#: ContentVec, the speech-content encoder so-vits-svc-fork loads (768-dim features):
+#: ``config.json`` + ``pytorch_model.bin`` of ``lengyue233/content-vec-best`` (manifest entry
+#: "contentvec"); transformers opens the ``.bin`` weights-only.
+CONTENTVEC = hub.asset("contentvec", stand_in=_write_contentvec_stand_in,
+                       full_stand_in=_write_contentvec_full)
+CONTENTVEC_ID = CONTENTVEC.repo_id
+#: The pretrained generator and discriminator so-vits-svc-fork's 4.0v1 template starts from
+#: (its ``model.pretrained`` URLs), stored as ``G_0.pth`` / ``D_0.pth``.
+PRETRAINED_G = hub.asset("so-vits-svc-G0",
+                         full_stand_in=lambda path: _write_full_checkpoint(path, "G"))
+PRETRAINED_D = hub.asset("so-vits-svc-D0",
+                         full_stand_in=lambda path: _write_full_checkpoint(path, "D"))
 
 
 def contentvec_model(device="cpu", final_proj: bool = True):
@@ -937,6 +1015,23 @@ def read_losses(run_dir) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 EXAMPLE_MODEL = ("Entreprenerdly/drake-so-vits-svc", "G_106000.pth")
 
 
+def _write_example_stand_in(folder: Path) -> None:
+    write_tiny_model(folder, name=EXAMPLE_MODEL[1])
+
+
+def _write_example_full(folder: Path) -> None:
+    """Full size: the 4.0v1 template's config with one speaker ("drake") and a generator."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_json(folder / "config.json", _template_config({"drake": 0}))
+    _write_full_checkpoint(folder / EXAMPLE_MODEL[1], "G", iteration=1000)
+
+
+#: :data:`EXAMPLE_MODEL` as a manifest asset (``config.json`` + the generator).
+EXAMPLE_ASSET = hub.asset("svc-" + EXAMPLE_MODEL[0].replace("/", "--"),
+                          stand_in=_write_example_stand_in, full_stand_in=_write_example_full)
+
+
 def write_tiny_model(folder, speakers=("stand-in",), name: str = "G_0.pth", seed: int = 0) -> Path:
     """Write a shrunk ``config.json`` and a randomly initialised ``G`` checkpoint into ``folder``.
 
@@ -967,10 +1062,14 @@ def hub_model(repo_id: str = EXAMPLE_MODEL[0], filename: str = EXAMPLE_MODEL[1])
     (cached); offline (QUICK mode, ``HF_HUB_OFFLINE=1``) with nothing cached it returns a
     stand-in written by :func:`write_tiny_model` (check with :func:`voicelab.core.hub.is_stand_in`).
     The generator is later opened weights-only by :func:`convert`: a file that needs full
-    unpickling is refused, not run.
+    unpickling is refused, not run. The example (the defaults) is the manifest's asset
+    :data:`EXAMPLE_ASSET`; another repository is fetched as given (``config.json`` and
+    ``filename``, not checked against the manifest, which lists only the course's own assets).
     """
     if not _CKPT.fullmatch(filename) or not filename.startswith("G_"):
         raise ValueError(f"filename={filename!r}: a so-vits-svc generator is named G_<step>.pth.")
+    if (repo_id, filename) == EXAMPLE_MODEL:
+        return hub.fetch(EXAMPLE_ASSET)
     asset = hub.Asset(
         "svc-" + repo_id.replace("/", "--"), repo_id=repo_id,
         allow_patterns=("config.json", filename),
