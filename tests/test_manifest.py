@@ -221,3 +221,18 @@ def test_readme_table_is_the_manifest():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "\n".join(manifest.table()) in readme, "README's asset table differs from `voicelab assets`"
+
+
+def test_a_stand_in_built_by_an_older_voicelab_is_rebuilt(monkeypatch):
+    """A QUICK cache from before the manifest may hold model.safetensors where the repository
+    publishes pytorch_model.bin: fetch rebuilds it instead of handing it to the loader."""
+    from safetensors.torch import save_file
+
+    monkeypatch.setitem(manifest.MANIFEST, "demo", ENTRY)
+    good = hub.asset("demo", stand_in=write_good)
+    folder = hub.fetch(good)
+    save_file({"w": torch.zeros(2)}, str(folder / "pytorch_model.bin"))   # the old format
+    hub._CHECKED.clear()
+    assert not manifest.FORMATS["torch-zip"](folder / "pytorch_model.bin")
+    again = hub.fetch(good)
+    assert again == folder and manifest.FORMATS["torch-zip"](again / "pytorch_model.bin")

@@ -370,10 +370,11 @@ def _stand_in_path(asset: Asset) -> Path:
     root = runtime.cache_dir() / "stand-ins"
     final = root / asset.name
     rel = None if asset.is_snapshot else Path(asset.filename or _url_cache_path(asset.url, None).name)
-    if (final / STAND_IN_MARKER).is_file() and (rel is None or (final / rel).exists()):
+    if (final / STAND_IN_MARKER).is_file() and (rel is None or (final / rel).exists()) \
+            and _matches_manifest(asset, final, rel):
         return final if rel is None else final / rel
     root.mkdir(parents=True, exist_ok=True)
-    if final.exists():  # half-built or outdated: rebuild
+    if final.exists():  # half-built, or built by an older voicelab than the manifest: rebuild
         shutil.rmtree(final, ignore_errors=True)
     try:
         with files.atomic_folder(final) as tmp:
@@ -382,6 +383,23 @@ def _stand_in_path(asset: Asset) -> Path:
         if not (final / STAND_IN_MARKER).is_file():
             raise
     return final if rel is None else final / rel
+
+
+_CHECKED: dict[tuple[str, int], bool] = {}
+
+
+def _matches_manifest(asset: Asset, folder: Path, rel: Path | None) -> bool:
+    """Whether a stand-in built earlier still has the manifest's files and formats (checked once
+    per process; a stand-in from an older voicelab, e.g. safetensors where the repository
+    publishes a .bin, is rebuilt)."""
+    key = (str(folder), (folder / STAND_IN_MARKER).stat().st_mtime_ns)
+    if key not in _CHECKED:
+        try:
+            _check_against_manifest(asset, folder, rel)
+            _CHECKED[key] = True
+        except manifest.ManifestError:
+            _CHECKED[key] = False
+    return _CHECKED[key]
 
 
 def _build_stand_in(asset: Asset, tmp: Path, rel: Path | None) -> None:
