@@ -507,7 +507,8 @@ def load_musicgen(melody: bool = False, device: str | None = None):
 
     Introduced in notebook 12. Returns ``(model, processor, stand_in)``; ``stand_in`` is
     True offline, when the tiny random model was loaded (its output is noise). On a GPU
-    the model runs in float16.
+    the model runs in float16. The weights are read from safetensors only, as both repositories
+    publish them (musicgen-melody in two shards with an index).
     """
     import torch
     from transformers import AutoProcessor
