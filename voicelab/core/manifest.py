@@ -395,16 +395,45 @@ _ENTRIES = [
                File("spiece.model", "sentencepiece"), File("tokenizer.json", "json"),
                File("tokenizer_config.json", "json"), File("special_tokens_map.json", "json")),
         licence="CC-BY-NC-4.0 (non-commercial use only)", used_in=("12",),
-        evidence=("https://huggingface.co/facebook/musicgen-small/tree/main",)),
+        evidence=("https://huggingface.co/facebook/musicgen-small/tree/main",
+                  "a public download script (GitHub, found with find_string "
+                  "'musicgen-small/resolve') fetching config.json generation_config.json "
+                  "preprocessor_config.json special_tokens_map.json tokenizer.json "
+                  "tokenizer_config.json spiece.model model.safetensors (~2.2 GB) state_dict.bin "
+                  "compression_state_dict.bin from facebook/musicgen-small/resolve/main",
+                  "huggingface/transformers: src/transformers/models/musicgen/"
+                  "convert_musicgen_transformers.py (model + MusicgenProcessor(EncodecFeature"
+                  "Extractor, t5-base tokenizer) pushed to the Hub)"),
+        note="591M parameters in float32. The repository also holds pytorch_model.bin (the same "
+             "weights; several public scripts download it) and audiocraft's state_dict.bin + "
+             "compression_state_dict.bin; the transformers loader needs none of them, so they are "
+             "not listed (a snapshot would download gigabytes more)."),
     Entry(
         "musicgen-melody", repo_id="facebook/musicgen-melody",
         files=(File("config.json", "json"), File("generation_config.json", "json"),
                File("preprocessor_config.json", "json"),
-               File("model.safetensors", "safetensors", 6200 * MB),
+               File("model-00001-of-00002.safetensors", "safetensors"),
+               File("model-00002-of-00002.safetensors", "safetensors"),
+               File("model.safetensors.index.json", "json"),
+               File("model.safetensors", "safetensors", 6240 * MB, required=False),
                File("spiece.model", "sentencepiece"), File("tokenizer.json", "json"),
                File("tokenizer_config.json", "json"), File("special_tokens_map.json", "json")),
         licence="CC-BY-NC-4.0 (non-commercial use only)", used_in=("12",),
-        evidence=("https://huggingface.co/facebook/musicgen-melody/tree/main",)),
+        evidence=("https://huggingface.co/facebook/musicgen-melody/tree/main",
+                  "huggingface/transformers: src/transformers/models/musicgen_melody/"
+                  "convert_musicgen_melody_transformers.py (model.push_to_hub(repo_id) and "
+                  "processor.push_to_hub: MusicgenMelodyFeatureExtractor + t5-base tokenizer)",
+                  "huggingface/transformers PR #28819 (Feb 2024: the checkpoint uploaded to the "
+                  "facebook organisation with that script); push_to_hub then defaulted to "
+                  "max_shard_size='5GB' and safe_serialization=True (its docstring in "
+                  "transformers' utils/hub.py of that time)"),
+        note="1.56B parameters in float32, about 6.24 GB: over push_to_hub's 5 GB shard limit, so "
+             "published as two safetensors shards (under 5 GB and about 1.2 GB) with "
+             "model.safetensors.index.json. That is inferred from the conversion script and the "
+             "default, not read off the file listing (no copy of the listing was found offline). "
+             "model.safetensors is listed as optional so that a snapshot still gets the weights "
+             "if the repository holds them in one file. The repository also holds audiocraft's "
+             "state_dict.bin + compression_state_dict.bin (not needed, not listed)."),
     # ------------------------------------------------------------- notebook 14
     Entry(
         "resnet-18", repo_id="microsoft/resnet-18",

@@ -338,82 +338,168 @@ _T5_WORDS = ("a an the and with of in on for to by at from upbeat calm slow fast
              "music song melody piano guitar drums bass synth violin strings orchestra jazz rock pop "
              "lofi folk electronic dance ambient acoustic electric beat rhythm chill heavy soft loud "
              "80s 90s bpm bach").split()
+#: t5-base's tokenizer, as both MusicGen repositories publish it: 32000 sentencepiece pieces plus
+#: 100 ``<extra_id_*>`` tokens; the text encoder's embedding has 32128 rows.
+_T5_PIECES, _T5_EXTRA_IDS, _T5_VOCAB = 32000, 100, 32128
 
 
-def _t5_stand_in_tokenizer():
-    """A small T5 (Unigram) tokenizer: the prompt words above, the alphabet and digits."""
-    from transformers import T5Tokenizer
-
+def _t5_pieces(n: int | None = None) -> list[tuple[str, float]]:
+    """Unigram pieces: the prompt words above, the alphabet and digits; ``n`` pads with filler
+    pieces to t5-base's count (a full-size tokenizer, not its real vocabulary)."""
     pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
     pieces += [("\u2581" + w, -3.0) for w in _T5_WORDS]
     pieces += [(c, -6.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789,.-'"]
-    return T5Tokenizer(vocab=pieces, extra_ids=0)
+    if n is not None:
+        pieces += [(f"\u2581x{k}", -9.0) for k in range(n - len(pieces))]
+    return pieces
 
 
-def _musicgen_configs(n_vocab: int, melody: bool):
+def _write_t5_tokenizer(folder: Path, pieces, extra_ids: int):
+    """Write a T5 tokenizer as t5-base's files are published (``spiece.model``, ``tokenizer.json``,
+    ``tokenizer_config.json``, ``special_tokens_map.json``); return the tokenizer."""
+    import json
+
+    from sentencepiece import sentencepiece_model_pb2 as spm_pb2
+    from transformers import T5Tokenizer
+
+    proto = spm_pb2.ModelProto()
+    proto.trainer_spec.model_type = spm_pb2.TrainerSpec.UNIGRAM
+    proto.trainer_spec.pad_id, proto.trainer_spec.eos_id = 0, 1
+    proto.trainer_spec.unk_id, proto.trainer_spec.bos_id = 2, -1
+    proto.normalizer_spec.name = "identity"
+    proto.normalizer_spec.add_dummy_prefix = True
+    proto.normalizer_spec.remove_extra_whitespaces = True
+    kinds = {"<pad>": spm_pb2.ModelProto.SentencePiece.CONTROL,
+             "</s>": spm_pb2.ModelProto.SentencePiece.CONTROL,
+             "<unk>": spm_pb2.ModelProto.SentencePiece.UNKNOWN}
+    for piece, score in pieces:
+        proto.pieces.add(piece=piece, score=score,
+                         type=kinds.get(piece, spm_pb2.ModelProto.SentencePiece.NORMAL))
+    (folder / "spiece.model").write_bytes(proto.SerializeToString())
+    tokenizer = T5Tokenizer(vocab=list(pieces), extra_ids=extra_ids)
+    tokenizer.save_pretrained(folder)
+    specials = {"eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
+    if extra_ids:
+        specials["additional_special_tokens"] = [f"<extra_id_{k}>" for k in range(extra_ids)]
+    (folder / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n")
+    return tokenizer
+
+
+def _musicgen_configs(n_vocab: int, melody: bool, size: str = "tiny"):
+    """Text encoder (T5), audio codec (EnCodec 32 kHz) and decoder configs.
+
+    ``size``: ``"tiny"`` (QUICK's stand-in), ``"small"`` (facebook/musicgen-small's real sizes:
+    t5-base, the real 32 kHz EnCodec, a 24-layer 1024-wide decoder) or ``"narrow"`` (the real
+    EnCodec, T5 and decoder at 256 wide: MusicGen-melody's classes without its 1.5B parameters).
+    """
     from transformers import EncodecConfig, T5Config
 
-    text = T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
-                    decoder_start_token_id=0)
-    # the real 32 kHz EnCodec: hop 8*5*4*4 = 640 samples (50 frames/s), 4 codebooks of 2048
-    codec = EncodecConfig(sampling_rate=32000, target_bandwidths=[2.2], upsampling_ratios=[8, 5, 4, 4],
-                          codebook_size=2048, num_filters=4, hidden_size=8, num_lstm_layers=1,
-                          normalize=False)
     if melody:
         from transformers import MusicgenMelodyDecoderConfig as Decoder
     else:
         from transformers import MusicgenDecoderConfig as Decoder
-    decoder = Decoder(vocab_size=2048, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                      ffn_dim=32, num_codebooks=4, max_position_embeddings=2048, pad_token_id=2048,
-                      bos_token_id=2048)
+    ids = dict(vocab_size=2048, num_codebooks=4, max_position_embeddings=2048, pad_token_id=2048,
+               bos_token_id=2048)
+    if size == "tiny":
+        text = T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+                        decoder_start_token_id=0)
+        # the real 32 kHz EnCodec's hop 8*5*4*4 = 640 samples (50 frames/s), 4 codebooks of 2048
+        codec = EncodecConfig(sampling_rate=32000, target_bandwidths=[2.2],
+                              upsampling_ratios=[8, 5, 4, 4], codebook_size=2048, num_filters=4,
+                              hidden_size=8, num_lstm_layers=1, normalize=False)
+        return text, codec, Decoder(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                    ffn_dim=32, **ids)
+    if size not in ("small", "narrow"):
+        raise ValueError(f"size={size!r}: one of 'tiny', 'small', 'narrow'.")
+    # facebook/encodec_32khz, the codec inside both repositories
+    codec = EncodecConfig(sampling_rate=32000, target_bandwidths=[2.2], upsampling_ratios=[8, 5, 4, 4],
+                          codebook_size=2048, num_filters=64, hidden_size=128, num_lstm_layers=2,
+                          normalize=False, use_causal_conv=False, pad_mode="reflect",
+                          norm_type="weight_norm", audio_channels=1)
+    if size == "small":
+        text = T5Config(vocab_size=_T5_VOCAB, d_model=768, d_kv=64, d_ff=3072, num_layers=12,
+                        num_heads=12, decoder_start_token_id=0)
+        decoder = Decoder(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                          ffn_dim=4096, **ids)
+    else:
+        text = T5Config(vocab_size=_T5_VOCAB, d_model=256, d_kv=64, d_ff=1024, num_layers=2,
+                        num_heads=4, decoder_start_token_id=0)
+        decoder = Decoder(hidden_size=256, num_hidden_layers=2, num_attention_heads=4, ffn_dim=1024,
+                          **ids)
     return text, codec, decoder
 
 
-def _write_musicgen_stand_in(folder: Path, melody: bool = False) -> None:
-    """Tiny random MusicGen (or MusicGen-melody) with real processor files and generation settings."""
+def _write_musicgen(folder: Path, melody: bool, size: str, shards: int = 1) -> None:
+    """A random MusicGen (or MusicGen-melody) with the published file set: config, generation
+    settings, weights (safetensors, in ``shards`` files with an index when > 1), the feature
+    extractor's ``preprocessor_config.json`` and t5-base's tokenizer files."""
+    import json
+
     from transformers import (EncodecFeatureExtractor, GenerationConfig, MusicgenConfig,
                               MusicgenForConditionalGeneration, MusicgenMelodyConfig,
-                              MusicgenMelodyFeatureExtractor, MusicgenMelodyForConditionalGeneration,
-                              MusicgenMelodyProcessor, MusicgenProcessor)
+                              MusicgenMelodyFeatureExtractor, MusicgenMelodyForConditionalGeneration)
 
-    tokenizer = _t5_stand_in_tokenizer()
-    text, codec, decoder = _musicgen_configs(len(tokenizer), melody)
+    full = size != "tiny"
+    tokenizer = _write_t5_tokenizer(folder, _t5_pieces(_T5_PIECES if full else None),
+                                    _T5_EXTRA_IDS if full else 0)
+    text, codec, decoder = _musicgen_configs(len(tokenizer), melody, size)
     if melody:
-        processor = MusicgenMelodyProcessor(feature_extractor=MusicgenMelodyFeatureExtractor(), tokenizer=tokenizer)
-        config = MusicgenMelodyConfig(text_encoder=text.to_dict(), audio_encoder=codec.to_dict(),
-                                      decoder=decoder.to_dict())
-        cls = MusicgenMelodyForConditionalGeneration
+        features, processor_class = MusicgenMelodyFeatureExtractor(), "MusicgenMelodyProcessor"
+        config_cls, cls = MusicgenMelodyConfig, MusicgenMelodyForConditionalGeneration
     else:
-        processor = MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(sampling_rate=32000),
-                                      tokenizer=tokenizer)
-        config = MusicgenConfig(text_encoder=text.to_dict(), audio_encoder=codec.to_dict(),
-                                decoder=decoder.to_dict())
-        cls = MusicgenForConditionalGeneration
-    processor.save_pretrained(folder)
+        features, processor_class = EncodecFeatureExtractor(sampling_rate=32000), "MusicgenProcessor"
+        config_cls, cls = MusicgenConfig, MusicgenForConditionalGeneration
+    features.save_pretrained(folder)
+    # published as a processor's part: AutoProcessor finds the processor class here
+    prep = json.loads((folder / "preprocessor_config.json").read_text())
+    prep["processor_class"] = processor_class
+    (folder / "preprocessor_config.json").write_text(json.dumps(prep, indent=2) + "\n")
+    config = config_cls(text_encoder=text.to_dict(), audio_encoder=codec.to_dict(),
+                        decoder=decoder.to_dict())
     with seeded(0):
         model = cls(config)
     model.generation_config = GenerationConfig(
         decoder_start_token_id=2048, pad_token_id=2048, bos_token_id=2048, do_sample=True,
         guidance_scale=3.0, max_length=1500)
-    model.save_pretrained(folder, safe_serialization=True)
+    size_bytes = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+    # save_pretrained shards greedily: a limit of ~1/shards of the total gives `shards` files
+    limit = size_bytes if shards == 1 else int(size_bytes / shards * 1.05)
+    model.save_pretrained(folder, safe_serialization=True, max_shard_size=limit + 1)
+    written = sorted(p.name for p in folder.glob("model*.safetensors"))
+    want = ["model.safetensors"] if shards == 1 else \
+        [f"model-{k:05d}-of-{shards:05d}.safetensors" for k in range(1, shards + 1)]
+    if written != want:
+        raise MusicError(f"the MusicGen stand-in was written as {written}, not {want}.")
+
+
+def _write_musicgen_stand_in(folder: Path, melody: bool = False) -> None:
+    """Tiny random MusicGen (or MusicGen-melody): QUICK's stand-in, noise not music."""
+    _write_musicgen(folder, melody, "tiny", shards=2 if melody else 1)
 
 
 def _write_musicgen_melody_stand_in(folder: Path) -> None:
     _write_musicgen_stand_in(folder, melody=True)
 
 
+def _write_musicgen_full_stand_in(folder: Path) -> None:
+    """facebook/musicgen-small's architecture at its real size (591M parameters, 2.4 GB of
+    float32 safetensors), random weights: for the offline FULL rehearsal."""
+    _write_musicgen(folder, melody=False, size="small")
+
+
+def _write_musicgen_melody_full_stand_in(folder: Path) -> None:
+    """MusicGen-melody's classes (MusicgenMelodyConfig, the real 32 kHz EnCodec, t5-base's
+    tokenizer) at reduced width, random weights: the real model has 1.5B parameters (6.2 GB),
+    too much for the 2-core rehearsal. Sharded in two files with an index, as published."""
+    _write_musicgen(folder, melody=True, size="narrow", shards=2)
+
+
 #: MusicGen small (Meta): text prompt -> 4 EnCodec codebooks at 50 Hz -> 32 kHz audio.
-MUSICGEN = hub.Asset(
-    "musicgen-small", repo_id="facebook/musicgen-small",
-    allow_patterns=("*.json", "*.safetensors", "*.model"),
-    description="MusicGen small (300M): text-conditioned music generation, 32 kHz mono",
-    stand_in=_write_musicgen_stand_in)
+MUSICGEN = hub.asset("musicgen-small", stand_in=_write_musicgen_stand_in,
+                     full_stand_in=_write_musicgen_full_stand_in)
 #: MusicGen melody: text prompt + the chromagram of a tune -> music that follows the tune.
-MUSICGEN_MELODY = hub.Asset(
-    "musicgen-melody", repo_id="facebook/musicgen-melody",
-    allow_patterns=("*.json", "*.safetensors", "*.model"),
-    description="MusicGen melody (1.5B): text + melody (chroma) conditioning, 32 kHz mono",
-    stand_in=_write_musicgen_melody_stand_in)
+MUSICGEN_MELODY = hub.asset("musicgen-melody", stand_in=_write_musicgen_melody_stand_in,
+                            full_stand_in=_write_musicgen_melody_full_stand_in)
 
 
 def load_musicgen(melody: bool = False, device: str | None = None):
@@ -421,7 +507,8 @@ def load_musicgen(melody: bool = False, device: str | None = None):
 
     Introduced in notebook 12. Returns ``(model, processor, stand_in)``; ``stand_in`` is
     True offline, when the tiny random model was loaded (its output is noise). On a GPU
-    the model runs in float16.
+    the model runs in float16. The weights are read from safetensors only, as both repositories
+    publish them (musicgen-melody in two shards with an index).
     """
     import torch
     from transformers import AutoProcessor
