@@ -151,7 +151,8 @@ def _disk(path: Path) -> int:
 
 
 @pytest.mark.slow  # small: install 30-90 s (2.4 GB), load 10 s, 6 steps; melody: under 1 min
-@pytest.mark.parametrize("melody", [False, True], ids=["small", "melody"])
+@pytest.mark.parametrize("melody", [pytest.param(False, marks=pytest.mark.fullsize), True],
+                         ids=["small", "melody"])
 def test_full_size_stand_in_loads_and_generates(no_network, melody):
     root = Path(tempfile.mkdtemp(prefix="voicelab-music-full-"))
     asset = music.MUSICGEN_MELODY if melody else music.MUSICGEN
