@@ -58,6 +58,10 @@ class ModelFileError(VoicelabError, ValueError):
     """A weights file that is empty, damaged, or not a model at all (text, random bytes, ...)."""
 
 
+class ManifestError(VoicelabError, ValueError):
+    """Files (a stand-in, a download) that are not what the manifest says the repository publishes."""
+
+
 # raised in voicelab.core.hub
 class ModelFileNotFoundError(ModelFileError, MissingFileError):
     """A weights file that does not exist."""

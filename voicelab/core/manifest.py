@@ -23,14 +23,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ManifestError
+
 __all__ = ["File", "Entry", "MANIFEST", "FORMATS", "entry", "check_file", "check_folder",
            "table", "ManifestError"]
 
 MB = 1_000_000
-
-
-class ManifestError(ValueError):
-    """A file set (a stand-in, a download) does not match what the manifest says is published."""
 
 
 @dataclass(frozen=True)
