@@ -355,8 +355,8 @@ def t4_estimate(cell: dict, estimates: dict, steps: str) -> dict:
 
     ``estimates`` (benchmarks/t4_estimates.json) gives, per cell (``match``: the start of its first
     line), whether its time is in step counts the rehearsal cut (``scaled``: then FULL on this CPU is
-    the CPU seconds divided by the cap's fraction, an upper bound as the cell's fixed work is scaled
-    too), the assumed T4/CPU speed ratio (``t4_speedup``) and the reason for it (``basis``).
+    the seconds here times FULL count / capped count, an upper bound as the cell's fixed work is scaled
+    too; ``full`` is the FULL count), the assumed T4/CPU speed ratio (``t4_speedup``) and the reason for it (``basis``).
     """
     entry = next((e for e in estimates.get(cell["notebook"], [])
                   if cell["first_line"].startswith(e["match"])), None)
@@ -365,13 +365,11 @@ def t4_estimate(cell: dict, estimates: dict, steps: str) -> dict:
     if "t4_s" in entry:
         return {"t4_s": entry["t4_s"], "basis": "a fixed estimate: " + entry["basis"]}
     scale = 1.0
-    if entry["scaled"]:
-        fraction = float(steps)
-        if fraction >= 1:
-            return {"t4_s": None, "basis": "a whole-number cap: run with a fractional --steps to estimate"}
-        scale = 1 / fraction
+    if entry["scaled"]:                  # the count runtime.steps gave under this cap
+        full, cap = entry["full"], float(steps)
+        scale = full / (min(full, cap) if cap >= 1 else max(1, round(full * cap)))
     return {"t4_s": round(cell["rehearsal_s"] * scale / entry["t4_speedup"]),
-            "basis": ("FULL on this CPU = rehearsal s x " + (f"{scale:.0f} (1/cap)" if entry["scaled"]
+            "basis": ("FULL on this CPU = rehearsal s x " + (f"{scale:.0f} (FULL count / capped count)" if entry["scaled"]
                       else "1 (not capped)") + f", / {entry['t4_speedup']} (assumed T4/CPU ratio): "
                       + entry["basis"])}
 

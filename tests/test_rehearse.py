@@ -23,11 +23,13 @@ def test_slow_cells_are_the_ones_over_the_threshold(tmp_path):
 
 
 def test_t4_estimate_scales_capped_cells_and_says_when_it_cannot():
-    estimates = {"05": [{"match": "step_", "scaled": True, "t4_speedup": 4, "basis": "why"}],
+    estimates = {"05": [{"match": "step_", "scaled": True, "full": 20000, "t4_speedup": 4, "basis": "why"}],
                  "12": [{"match": "gen", "scaled": False, "t4_speedup": 1, "basis": "size", "t4_s": 60}]}
     cell = {"notebook": "05", "first_line": "step_1 = 1", "rehearsal_s": 2.0}
-    assert rehearse.t4_estimate(cell, estimates, "0.01")["t4_s"] == 50       # 2 s x 100 / 4
-    assert rehearse.t4_estimate(cell, estimates, "2")["t4_s"] is None        # N steps: unknown share
+    assert rehearse.t4_estimate(cell, estimates, "0.01")["t4_s"] == 50       # 2 s x 20000/200 / 4
+    assert rehearse.t4_estimate(cell, estimates, "2")["t4_s"] == 5000        # 2 s x 20000/2 / 4
+    few = {"05": [{**estimates["05"][0], "full": 20}]}                        # 1 % of 20: one epoch
+    assert rehearse.t4_estimate(cell, few, "0.01")["t4_s"] == 10             # 2 s x 20/1 / 4
     assert rehearse.t4_estimate({**cell, "notebook": "12", "first_line": "gen()"}, estimates,
                                 "0.01")["t4_s"] == 60                       # a fixed estimate
     other = rehearse.t4_estimate({**cell, "first_line": "other"}, estimates, "0.01")
@@ -40,6 +42,7 @@ def test_every_estimate_gives_its_basis():
     for entries in doc["notebooks"].values():
         for e in entries:
             assert e["basis"] and e["t4_speedup"] >= 1 and isinstance(e["scaled"], bool)
+            assert not e["scaled"] or e["full"] >= 1                           # scaled: by how much
 
 
 @pytest.mark.parametrize("name", rehearse.LESSONS)

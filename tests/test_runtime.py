@@ -76,6 +76,8 @@ def test_steps_are_capped_only_in_a_full_rehearsal(clean_env):
     clean_env.setenv("VOICELAB_REHEARSAL_STEPS", "0.01")                     # or a share of FULL
     assert runtime.steps(2000, 20000) == 200 and runtime.steps(8, 20) == 1  # at least one
     assert runtime.steps(2.0, 10.0) == pytest.approx(0.1)                   # seconds stay seconds
+    assert runtime.steps(2.0, 10.0, least=0.5) == 0.5                       # never below least
+    assert runtime.steps(2.0, 0.2, least=0.5) == 0.2                        # nor above full
     clean_env.setenv("VOICELAB_QUICK", "1")
     assert runtime.steps(40, 150) == 40 and runtime.steps_cap() is None     # QUICK ignores the cap
     clean_env.setenv("VOICELAB_QUICK", "0")

@@ -116,12 +116,12 @@ def steps_cap() -> int | float | None:
     return int(cap) if cap >= 1 else cap
 
 
-def steps(quick, full):
+def steps(quick, full, *, least=None):
     """A number of steps, epochs or seconds to generate: ``quick`` in QUICK mode, ``full`` in FULL mode.
 
     In FULL mode with ``VOICELAB_REHEARSAL_STEPS`` set (the rehearsal) it is cut: to ``min(full, N)``
-    for a whole number N, to that share of ``full`` for a fraction (at least 1 of a whole count).
-    Such a run checks the FULL code path on a CPU, not what FULL training reaches; :func:`report`
+    for a whole number N, to that share of ``full`` for a fraction (at least 1 of a whole count),
+    never below ``least`` (e.g. the shortest music a model makes). Such a run checks the FULL code path on a CPU, not what FULL training reaches; :func:`report`
     says so. Introduced in notebook 03; notebooks use it for lengths of runs, :func:`pick` for sizes.
     """
     if is_quick():
@@ -130,8 +130,10 @@ def steps(quick, full):
     if cap is None:
         return full
     if isinstance(cap, int):
-        return min(full, cap)
-    return max(1, round(full * cap)) if isinstance(full, int) else full * cap
+        cut = min(full, cap)
+    else:
+        cut = max(1, round(full * cap)) if isinstance(full, int) else full * cap
+    return cut if least is None else min(full, max(least, cut))
 
 
 def cache_dir() -> Path:
