@@ -341,7 +341,7 @@ def slow_cells(path: Path, label: str) -> list[dict]:
             source = "".join(cell["source"]).strip()
             first = next((line for line in source.splitlines() if not line.startswith("#")),
                          source.splitlines()[0] if source else "")
-            slow.append({"notebook": label, "cell": index, "first_line": first[:70],
+            slow.append({"notebook": label, "cell": index, "first_line": first[:70], "source": source,
                          "rehearsal_s": round(seconds, 1)})
     return slow
 
@@ -349,13 +349,13 @@ def slow_cells(path: Path, label: str) -> list[dict]:
 def t4_estimate(cell: dict, estimates: dict, steps: str) -> dict:
     """FULL on a Colab T4 for a slow cell, ESTIMATED from this run's seconds on the CPU (no T4 here).
 
-    ``estimates`` (benchmarks/t4_estimates.json) gives, per cell (``match``: the start of its first
-    line), whether its time is in step counts the rehearsal cut (``scaled``: then FULL on this CPU is
+    ``estimates`` (benchmarks/t4_estimates.json) gives, per cell (the first entry whose ``match``
+    is in its source), whether its time is in step counts the rehearsal cut (``scaled``: then FULL on this CPU is
     the seconds here times FULL count / capped count, an upper bound as the cell's fixed work is scaled
     too; ``full`` is the FULL count), the assumed T4/CPU speed ratio (``t4_speedup``) and the reason for it (``basis``).
     """
     entry = next((e for e in estimates.get(cell["notebook"], [])
-                  if cell["first_line"].startswith(e["match"])), None)
+                  if e["match"] in cell.get("source", cell["first_line"])), None)
     if entry is None:
         return {"t4_s": None, "basis": f"no entry in {ESTIMATES.relative_to(ROOT)} for this cell"}
     if "t4_s" in entry:
@@ -427,7 +427,8 @@ def main(argv=None) -> int:
         print(f"{label:28s} {wall:8.0f}  {outcome}")
     print(f"{'total':28s} {total:8.0f}  {'PASSED' if status == 0 else 'FAILED'}")
     estimates = json.loads(ESTIMATES.read_text())["notebooks"]
-    slow = [{**cell, **t4_estimate(cell, estimates, args.steps)} for cell in rehearsal.slow]
+    slow = [{**{k: v for k, v in cell.items() if k != "source"}, **t4_estimate(cell, estimates, args.steps)}
+            for cell in rehearsal.slow]
     if slow:
         print(f"\ncells over {SLOW_S:.0f} s: seconds here (wall clock on this CPU, step counts capped in the "
               "lessons) and FULL on a Colab T4 (ESTIMATED, not measured: basis in times.json and "
