@@ -175,10 +175,11 @@ $(COLAB_VENV)/.voicelab-installed: $(COLAB_VENV)/.colab-preinstalled $(VOICELAB_
 	$(COLAB_BIN)/python .ci/colab_versions.py $(COLAB_PINS)
 	touch $@
 
-# The FULL rehearsal: notebooks 08 -> 09 -> 10 -> 11 through their FULL code paths, offline, on the
-# CPU, with stand-ins of the real models' names, formats and sizes in the caches, a "Drive" and a
-# "VM disk" under build/rehearsal/; it wipes the VM disk and damages a checkpoint on the way
-# (tests/rehearse.py says what it checks). Torch uses every core here (full-size models).
+# The FULL rehearsal: the lessons (01-07, 12-14) with their step counts capped, then notebooks
+# 08 -> 09 -> 10 -> 11, through their FULL code paths, offline, on the CPU, with stand-ins of the real
+# models' names, formats and sizes in the caches, a "Drive" and a "VM disk" under build/rehearsal/;
+# it wipes the VM disk and damages a checkpoint on the way (tests/rehearse.py says what it checks;
+# `tests/rehearse.py --part lessons|voice` runs one half). Torch uses every core here (full-size models).
 rehearse: setup
 	PYTHONUNBUFFERED=1 $(BIN)/python tests/rehearse.py
 

@@ -1,8 +1,24 @@
-"""The FULL rehearsal: notebooks 08 -> 09 -> 10 -> 11 in FULL mode, offline, on the CPU (`make rehearse`).
+"""The FULL rehearsal: the lessons (01-07, 12-14) and the voice journey (08 -> 11) in FULL mode, offline, on the CPU.
 
-No machine of CI has a GPU, the Hub or a microphone, so FULL mode (a student's own voice on Colab)
-is checked like this: the same notebooks, their FULL code path (``VOICELAB_QUICK=0``), offline
-(``HF_HUB_OFFLINE=1``), on the CPU, with
+``make rehearse`` runs both parts; ``--part lessons`` or ``--part voice`` runs one.
+
+No machine of CI has a GPU, the Hub or a microphone, so FULL mode is checked like this: the same
+notebooks, their FULL code paths (``VOICELAB_QUICK=0``), offline (``HF_HUB_OFFLINE=1``), on the CPU.
+
+The lessons part: notebooks 01-07 and 12-14 run top to bottom (FULL data and model sizes), with
+full-size stand-ins of their Hub models installed in the caches (``hub.install_stand_in``, random
+weights, labelled), and only the step counts small: ``VOICELAB_REHEARSAL_STEPS`` (``--steps``: a
+share of every FULL count, or at most N) cuts every count a notebook takes from ``runtime.steps``
+(epochs, training steps, seconds of generated music), and the notebooks' runtime report says so.
+Claims about what training reaches are skipped under the cap, with a printed label; their
+controls are still checked. Each notebook must run to the end and say that its models are
+stand-ins. Notebooks in ``CUT`` run only up to a cell (the rest is printed as left out). For every
+cell over ``SLOW_S`` seconds the table at the end shows its seconds here and what FULL takes on a
+Colab T4: an ESTIMATE, never measured (no T4 here), from ``benchmarks/t4_estimates.json``, each
+with its basis. Each notebook's kernel CPU seconds are printed too (the wall clock depends on what
+else the machine runs).
+
+The voice part, notebooks 08-11, with
 
 * stand-ins for the Hub's models that have the real files' names, formats, sizes and architecture
   (random weights), put where voicelab.core.hub caches the real ones
@@ -25,7 +41,8 @@ The story, checked at each step (any failed check stops the run with exit status
 5. 10 refuses a run that holds only the pretrained ``G_0.pth``, then converts and scores the run;
 6. 11 refuses to export with the placeholder consent, then exports with a consent statement filled in.
 
-Executed notebooks, a log and ``times.json`` go to ``build/rehearsal/`` (``--out``). Each run
+Executed notebooks, a log and ``times.json`` (every step, and the slow cells with their T4 estimates)
+go to ``build/rehearsal/`` (``--out``). Each run
 starts from an empty "Drive" and "VM disk"; the caches (stand-ins, offline speech) are kept
 between runs in ``build/rehearsal/cache`` unless ``--fresh``.
 """
@@ -43,6 +60,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SPEAKER = "me"
+LESSONS = ("01", "02", "03", "04", "05", "06", "07", "12", "13", "14")
+#: the lesson assets whose full-size stand-ins the lessons part installs ("module:NAME")
+LESSON_ASSETS = ("voicelab.lessons.llm:TEXT_MODEL", "voicelab.lessons.embeddings:GLOVE",
+                 "voicelab.lessons.embeddings:CLAP", "voicelab.lessons.tts:SPEECHT5",
+                 "voicelab.lessons.tts:SPEECHT5_VOCODER", "voicelab.lessons.tts:XVECTORS",
+                 "voicelab.lessons.tts:VITS", "voicelab.lessons.tts:BARK",
+                 "voicelab.lessons.music:MUSICGEN", "voicelab.lessons.music:MUSICGEN_MELODY",
+                 "voicelab.devbook.models:RESNET18")
+#: notebooks too heavy to rehearse whole within the budget on 2 cores, even with the steps capped:
+#: run up to and including this cell; the rest is left out (printed, and in times.json)
+CUT: dict[str, tuple[int, str]] = {
+    # e.g. "13": (19, "why"). None now: every lesson ran whole in 13.5 min on 2 idle cores (README).
+}
+#: notebooks that load a Hub model and must say when it is a stand-in
+USES_HUB = ("01", "06", "07", "12", "14")
+STEPS = "0.01"      # the default cap on step counts (--steps): 1 % of every FULL count, at least 1
+SLOW_S = 10.0       # cells slower than this are listed with their T4 estimate
+ESTIMATES = ROOT / "benchmarks" / "t4_estimates.json"
 
 
 class RehearsalError(Exception):
@@ -73,18 +108,29 @@ class Rehearsal:
     def __init__(self, out: Path):
         self.out = out
         self.times: list[tuple[str, float, str]] = []
+        self.slow: list[dict] = []
+        self.left_out: list[dict] = []
         self.ws = None
 
-    def notebook(self, name: str, label: str, expect_error: str | None = None, **parameters) -> str:
-        """Run notebook ``name`` with papermill; return its text output (or the error's text)."""
+    def notebook(self, name: str, label: str, expect_error: str | None = None, last_cell: int | None = None,
+                 **parameters) -> str:
+        """Run notebook ``name`` with papermill (up to ``last_cell`` if given); return its text output."""
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
         source = next(NOTEBOOKS.glob(f"{name}_*.ipynb"))
+        if last_cell is not None:                       # a copy of its first cells, run where it lives
+            import nbformat
+
+            nb = nbformat.read(source, as_version=4)
+            nb.cells = nb.cells[:last_cell + 1]
+            source = self.out / "cut" / source.name
+            source.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, source)
         executed = self.out / "notebooks" / f"{label}.ipynb"
         executed.parent.mkdir(parents=True, exist_ok=True)
         print(f"\n== {label}: {source.name} {parameters or ''}", flush=True)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         error = None
         try:
             papermill.execute_notebook(str(source), str(executed), parameters=parameters,
@@ -94,6 +140,7 @@ class Rehearsal:
         except PapermillExecutionError as e:
             error = e
         wall = time.perf_counter() - start
+        cpu = _children_cpu() - cpu              # the kernel's CPU seconds, all its threads
         text = _outputs(executed)
         if expect_error is None:
             if error is not None:
@@ -107,9 +154,51 @@ class Rehearsal:
             check(expect_error in message, f"{label} stopped with {message[:160]!r}")
             text += "\n" + message
             outcome = f"stopped as it should ({error.ename})"
-        self.times.append((label, wall, outcome))
-        print(f"   {label}: {wall:.0f} s, {outcome}", flush=True)
+        self.times.append((label, wall, f"{outcome}; kernel CPU {cpu:.0f} s"))
+        print(f"   {label}: {wall:.0f} s (kernel CPU {cpu:.0f} s), {outcome}", flush=True)
+        self.slow += slow_cells(executed, label)
         return text
+
+    # ---------------------------------------------------------------- the lessons
+
+    def lessons(self, steps: str, names=LESSONS) -> None:
+        """Notebooks 01-07 and 12-14: FULL code paths, full-size stand-ins, step counts capped."""
+        import importlib
+
+        from voicelab.core import hub
+
+        print(f"== lessons: FULL mode, step counts capped at {steps}; full-size stand-ins "
+              "(real names, formats and architectures; random weights)", flush=True)
+        start = time.perf_counter()
+        for spec in LESSON_ASSETS:
+            module, name = spec.split(":")
+            asset = getattr(importlib.import_module(module), name)
+            if asset.full_stand_in is None and asset.stand_in is None:
+                print(f"  NOT INSTALLED: {asset.name} has no stand-in; its notebook must cope offline",
+                      flush=True)
+                continue
+            kind = "full-size" if asset.full_stand_in is not None else "TINY (no full_stand_in yet)"
+            t0 = time.perf_counter()
+            path = hub.install_stand_in(asset)
+            check(hub.is_stand_in(path), f"{asset.name}: {kind} stand-in installed and labelled "
+                                         f"({time.perf_counter() - t0:.0f} s)")
+        self.times.append(("lesson stand-ins", time.perf_counter() - start, f"{len(LESSON_ASSETS)} assets"))
+        # FULL resumes a training run it finds (13's); each rehearsal trains from the start
+        shutil.rmtree(Path(os.environ["VOICELAB_CACHE"]) / "runs" / "13_audio", ignore_errors=True)
+        os.environ["VOICELAB_REHEARSAL_STEPS"] = str(steps)
+        try:
+            for name in names:
+                last, why = CUT.get(name, (None, ""))
+                if last is not None:
+                    print(f"   LEFT OUT: {name}'s cells after cell {last} ({why})", flush=True)
+                    self.left_out.append({"notebook": name, "after_cell": last, "why": why})
+                text = self.notebook(name, name, last_cell=last)
+                check("REHEARSAL: FULL code paths with step counts capped at" in text,
+                      f"{name}'s runtime report says the step counts are capped")
+                if name in USES_HUB:
+                    check("stand-in" in text.lower(), f"{name} says its models are stand-ins")
+        finally:
+            del os.environ["VOICELAB_REHEARSAL_STEPS"]
 
     # ---------------------------------------------------------------- the story
 
@@ -147,7 +236,7 @@ class Rehearsal:
         model = svc.run_layout(self.ws.run_dir).model
         return [p.name for p in svc.checkpoints(model, "G")]
 
-    def run(self) -> None:
+    def voice(self) -> None:
         from voicelab.core import hub
         from voicelab.voice import rehearsal, svc
 
@@ -232,6 +321,55 @@ def _has_images(events) -> bool:
     return False
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children: papermill's kernels."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def slow_cells(path: Path, label: str) -> list[dict]:
+    """The cells of an executed notebook that took over SLOW_S s (papermill's cell metadata)."""
+    if not path.is_file():
+        return []
+    nb = json.loads(path.read_text())
+    slow = []
+    for index, cell in enumerate(nb["cells"]):
+        seconds = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
+        if cell["cell_type"] == "code" and seconds is not None and seconds > SLOW_S:
+            source = "".join(cell["source"]).strip()
+            first = next((line for line in source.splitlines() if not line.startswith("#")),
+                         source.splitlines()[0] if source else "")
+            slow.append({"notebook": label, "cell": index, "first_line": first[:70], "source": source,
+                         "rehearsal_s": round(seconds, 1)})
+    return slow
+
+
+def t4_estimate(cell: dict, estimates: dict, steps: str) -> dict:
+    """FULL on a Colab T4 for a slow cell, ESTIMATED from this run's seconds on the CPU (no T4 here).
+
+    ``estimates`` (benchmarks/t4_estimates.json) gives, per cell (the first entry whose ``match``
+    is in its source), whether its time is in step counts the rehearsal cut (``scaled``: then FULL on this CPU is
+    the seconds here times FULL count / capped count, an upper bound as the cell's fixed work is scaled
+    too; ``full`` is the FULL count), the assumed T4/CPU speed ratio (``t4_speedup``) and the reason for it (``basis``).
+    """
+    entry = next((e for e in estimates.get(cell["notebook"], [])
+                  if e["match"] in cell.get("source", cell["first_line"])), None)
+    if entry is None:
+        return {"t4_s": None, "basis": f"no entry in {ESTIMATES.relative_to(ROOT)} for this cell"}
+    if "t4_s" in entry:
+        return {"t4_s": entry["t4_s"], "basis": "a fixed estimate: " + entry["basis"]}
+    scale = 1.0
+    if entry["scaled"]:                  # the count runtime.steps gave under this cap
+        full, cap = entry["full"], float(steps)
+        scale = full / (min(full, cap) if cap >= 1 else max(1, round(full * cap)))
+    return {"t4_s": round(cell["rehearsal_s"] * scale / entry["t4_speedup"]),
+            "basis": ("FULL on this CPU = rehearsal s x " + (f"{scale:.0f} (FULL count / capped count)" if entry["scaled"]
+                      else "1 (not capped)") + f", / {entry['t4_speedup']} (assumed T4/CPU ratio): "
+                      + entry["basis"])}
+
+
 def _outputs(path: Path) -> str:
     """Every text output of an executed notebook (streams, results, errors), joined."""
     if not path.is_file():
@@ -248,10 +386,21 @@ def _outputs(path: Path) -> str:
     return "\n".join(parts)
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(ROOT / "build" / "rehearsal"), help="work folder")
     parser.add_argument("--fresh", action="store_true", help="also rebuild the caches (stand-ins)")
+    parser.add_argument("--part", choices=("lessons", "voice", "both"), default="both",
+                        help="the lessons (01-07, 12-14), the voice journey (08-11), or both")
+    parser.add_argument("--notebooks", nargs="+", default=LESSONS, choices=LESSONS, metavar="NN",
+                        help="the lesson notebooks to run (default: all of " + " ".join(LESSONS) + ")")
+    parser.add_argument("--steps", default=STEPS,
+                        help="the lessons' cap on step counts (VOICELAB_REHEARSAL_STEPS): a whole "
+                             "number N (at most N) or a fraction of each FULL count")
     args = parser.parse_args(argv)
     out = Path(args.out).absolute()
     for folder in ("drive", "vm", "notebooks") + (("cache",) if args.fresh else ()):
@@ -263,7 +412,10 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     status = 0
     try:
-        rehearsal.run()
+        if args.part in ("lessons", "both"):
+            rehearsal.lessons(args.steps, args.notebooks)
+        if args.part in ("voice", "both"):
+            rehearsal.voice()
     except RehearsalError as e:
         print(f"\nREHEARSAL FAILED: {e}", flush=True)
         status = 1
@@ -274,10 +426,24 @@ def main(argv=None) -> int:
     for label, wall, outcome in rehearsal.times:
         print(f"{label:28s} {wall:8.0f}  {outcome}")
     print(f"{'total':28s} {total:8.0f}  {'PASSED' if status == 0 else 'FAILED'}")
+    estimates = json.loads(ESTIMATES.read_text())["notebooks"]
+    slow = [{**{k: v for k, v in cell.items() if k != "source"}, **t4_estimate(cell, estimates, args.steps)}
+            for cell in rehearsal.slow]
+    if slow:
+        print(f"\ncells over {SLOW_S:.0f} s: seconds here (wall clock on this CPU, step counts capped in the "
+              "lessons) and FULL on a Colab T4 (ESTIMATED, not measured: basis in times.json and "
+              f"{ESTIMATES.relative_to(ROOT)})")
+        print(f"{'notebook':24s} {'cell':>4s} {'here s':>7s} {'T4 est.':>9s}  first line")
+        for c in slow:
+            t4 = "?" if c["t4_s"] is None else f"~{_duration(c['t4_s'])}"
+            print(f"{c['notebook']:24s} {c['cell']:4d} {c['rehearsal_s']:7.0f} {t4:>9s}  {c['first_line']}")
+    for cut in rehearsal.left_out:
+        print(f"left out: {cut['notebook']}'s cells after cell {cut['after_cell']} ({cut['why']})")
     (out / "times.json").write_text(json.dumps(
-        {"total_s": round(total, 1), "passed": status == 0,
-         "steps": [{"step": s, "seconds": round(w, 1), "outcome": o} for s, w, o in rehearsal.times]},
-        indent=1) + "\n")
+        {"total_s": round(total, 1), "passed": status == 0, "part": args.part,
+         "steps_cap": args.steps if args.part != "voice" else None,
+         "steps": [{"step": s, "seconds": round(w, 1), "outcome": o} for s, w, o in rehearsal.times],
+         "slow_cells": slow, "left_out": rehearsal.left_out}, indent=1) + "\n")
     return status
 
 

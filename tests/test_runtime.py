@@ -10,7 +10,7 @@ from voicelab.core import runtime
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ("VOICELAB_QUICK", "CI", "HF_HUB_OFFLINE"):
+    for name in ("VOICELAB_QUICK", "CI", "HF_HUB_OFFLINE", "VOICELAB_REHEARSAL_STEPS"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -65,6 +65,38 @@ def test_pick_follows_mode(clean_env):
     assert runtime.pick(2, 2000) == 2
     clean_env.setenv("VOICELAB_QUICK", "0")
     assert runtime.pick(2, 2000) == 2000
+
+
+def test_steps_are_capped_only_in_a_full_rehearsal(clean_env):
+    clean_env.setenv("VOICELAB_QUICK", "0")
+    assert runtime.steps(40, 150) == 150 and runtime.steps_cap() is None    # a real FULL run
+    clean_env.setenv("VOICELAB_REHEARSAL_STEPS", "3")
+    assert runtime.steps(40, 150) == 3 and runtime.steps(40, 2) == 2         # min(full, cap)
+    assert runtime.pick(40, 150) == 150                                      # sizes are not capped
+    clean_env.setenv("VOICELAB_REHEARSAL_STEPS", "0.01")                     # or a share of FULL
+    assert runtime.steps(2000, 20000) == 200 and runtime.steps(8, 20) == 1  # at least one
+    assert runtime.steps(2.0, 10.0) == pytest.approx(0.1)                   # seconds stay seconds
+    assert runtime.steps(2.0, 10.0, least=0.5) == 0.5                       # never below least
+    assert runtime.steps(2.0, 0.2, least=0.5) == 0.2                        # nor above full
+    clean_env.setenv("VOICELAB_QUICK", "1")
+    assert runtime.steps(40, 150) == 40 and runtime.steps_cap() is None     # QUICK ignores the cap
+    clean_env.setenv("VOICELAB_QUICK", "0")
+    for bad in ("0", "-2", "ten", "1.5"):                                           # control: nonsense refused
+        clean_env.setenv("VOICELAB_REHEARSAL_STEPS", bad)
+        with pytest.raises(ValueError, match="VOICELAB_REHEARSAL_STEPS"):
+            runtime.steps(40, 150)
+
+
+def test_report_says_when_steps_are_capped(clean_env):
+    fake_gpu(clean_env, False)
+    clean_env.setenv("VOICELAB_QUICK", "0")
+    assert "REHEARSAL" not in str(runtime.report())                        # control: a FULL run
+    clean_env.setenv("VOICELAB_REHEARSAL_STEPS", "2")
+    text = str(runtime.report())
+    assert text.startswith("voicelab mode: FULL (")
+    assert "step counts capped at 2" in text and "not what FULL training reaches" in text
+    clean_env.setenv("VOICELAB_REHEARSAL_STEPS", "0.05")
+    assert "step counts capped at 5% of FULL" in str(runtime.report())
 
 
 def test_pick_device_follows_mode_and_a_gpu(clean_env):

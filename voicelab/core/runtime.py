@@ -18,7 +18,7 @@ from pathlib import Path
 
 __all__ = [
     "Runtime", "detect", "report", "is_quick", "is_offline", "is_colab",
-    "cache_dir", "seed_everything", "pick", "flag", "quiet",
+    "cache_dir", "seed_everything", "pick", "steps", "steps_cap", "flag", "quiet",
 ]
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -96,6 +96,46 @@ def pick(quick, full):
     return quick if is_quick() else full
 
 
+def steps_cap() -> int | float | None:
+    """The rehearsal's cap on FULL step counts, from ``$VOICELAB_REHEARSAL_STEPS``; None when unset or QUICK.
+
+    A whole number N (at most N steps) or a fraction below 1 (that share of every FULL count).
+    Set only by the FULL rehearsal (``make rehearse``), which runs FULL code paths on a CPU: every
+    count that goes through :func:`steps` is cut, data and model sizes stay FULL.
+    """
+    value = os.environ.get("VOICELAB_REHEARSAL_STEPS", "").strip()
+    if not value or is_quick():
+        return None
+    try:
+        cap = float(value)
+    except ValueError:
+        cap = 0.0
+    if not (cap >= 1 and cap.is_integer()) and not 0 < cap < 1:
+        raise ValueError(f"VOICELAB_REHEARSAL_STEPS={value!r}: give a whole number of steps (1 or "
+                         "more) or a fraction of the FULL counts between 0 and 1.")
+    return int(cap) if cap >= 1 else cap
+
+
+def steps(quick, full, *, least=None):
+    """A number of steps, epochs or seconds to generate: ``quick`` in QUICK mode, ``full`` in FULL mode.
+
+    In FULL mode with ``VOICELAB_REHEARSAL_STEPS`` set (the rehearsal) it is cut: to ``min(full, N)``
+    for a whole number N, to that share of ``full`` for a fraction (at least 1 of a whole count),
+    never below ``least`` (e.g. the shortest music a model makes). Such a run checks the FULL code path on a CPU, not what FULL training reaches; :func:`report`
+    says so. Introduced in notebook 03; notebooks use it for lengths of runs, :func:`pick` for sizes.
+    """
+    if is_quick():
+        return quick
+    cap = steps_cap()
+    if cap is None:
+        return full
+    if isinstance(cap, int):
+        cut = min(full, cap)
+    else:
+        cut = max(1, round(full * cap)) if isinstance(full, int) else full * cap
+    return cut if least is None else min(full, max(least, cut))
+
+
 def cache_dir() -> Path:
     """Folder for downloads and generated data: ``$VOICELAB_CACHE`` or ``~/.cache/voicelab``.
 
@@ -131,6 +171,7 @@ class Runtime:
     gpu_total_gb: float | None = None
     gpu_free_gb: float | None = None
     versions: dict[str, str | None] = field(default_factory=dict)
+    steps_cap: int | None = None
 
     @property
     def quick(self) -> bool:
@@ -148,6 +189,11 @@ class Runtime:
         if self.quick:
             lines.append("QUICK mode: offline, tiny models and data made on this machine; "
                          "results show that the code works, not how good it can get.")
+        if self.steps_cap is not None:
+            cap = self.steps_cap if isinstance(self.steps_cap, int) else f"{self.steps_cap:.0%} of FULL"
+            lines.append(f"REHEARSAL: FULL code paths with step counts capped at {cap} "
+                         "(VOICELAB_REHEARSAL_STEPS); results show that the code runs, not what "
+                         "FULL training reaches, and quality claims are not checked.")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -172,7 +218,7 @@ def detect() -> Runtime:
         # QUICK mode stays on the CPU so its outputs are the same everywhere.
         device = pick_device()
     versions = {name: _version(name) for name in VERSIONED}
-    return Runtime(mode, reasons, device, is_colab(), gpu_name, total, free, versions)
+    return Runtime(mode, reasons, device, is_colab(), gpu_name, total, free, versions, steps_cap())
 
 
 def report(seed: int | None = 0) -> Runtime:
