@@ -263,7 +263,7 @@ _ENTRIES = [
                   "GitHub code: fetch-glove.mjs reads rows of .../0_WordEmbeddings/model.safetensors "
                   "by HTTP range (HDR = 8 + 120)",
                   "GitHub code: hf_hub_download(filename='0_WordEmbeddings/pytorch_model.bin') then "
-                  "torch.load(...)['emb_layer.weight']"),
+                  "reads its 'emb_layer.weight' with torch's loader"),
         note="The folder publishes the matrix twice: model.safetensors (listed, what voicelab "
              "downloads) and pytorch_model.bin (the same 'emb_layer.weight', not listed so it is "
              "not downloaded too; load_glove(path=...) reads either)."),
