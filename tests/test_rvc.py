@@ -161,6 +161,39 @@ def test_hub_model_offline_is_a_stand_in_in_rvcs_own_layout(community, tmp_path)
         rvc.hub_model("someone/model", "model.onnx")
 
 
+def test_contentvec_folder_follows_its_source_when_the_stand_in_is_rebuilt(tmp_path, monkeypatch):
+    """The Transformers folder RVC reads links to ContentVec's files. When the stand-in is rebuilt
+    in another format (an older voicelab wrote model.safetensors; the repository publishes
+    pytorch_model.bin), the folder is made again instead of keeping links to files that are gone
+    (this failed in CI with a cache from an earlier run)."""
+    monkeypatch.setenv("VOICELAB_CACHE", str(tmp_path / "cache"))
+    source = tmp_path / "contentvec"
+    source.mkdir()
+    (source / "config.json").write_text("{}")
+    (source / "model.safetensors").write_bytes(b"old")
+    monkeypatch.setattr(rvc.hub, "fetch", lambda asset: source)
+    first = rvc._hubert_dir()
+    assert (first / "model.safetensors").read_bytes() == b"old"
+    assert (first / "preprocessor_config.json").is_file()
+
+    (source / "model.safetensors").unlink()
+    (source / "pytorch_model.bin").write_bytes(b"new")
+    # control: the folder as it stands now holds a link to nothing and no weights
+    assert (first / "model.safetensors").is_symlink() and not (first / "model.safetensors").exists()
+    assert not (first / "pytorch_model.bin").exists()
+
+    again = rvc._hubert_dir()
+    assert again == first
+    assert (again / "pytorch_model.bin").read_bytes() == b"new"
+    assert not (again / "model.safetensors").is_symlink()
+    assert sorted(f.name for f in again.iterdir()) == [
+        "config.json", "preprocessor_config.json", "pytorch_model.bin"]
+    # unchanged source: the folder is kept as it is
+    mtime = (again / "preprocessor_config.json").stat().st_mtime_ns
+    assert rvc._hubert_dir() == again
+    assert (again / "preprocessor_config.json").stat().st_mtime_ns == mtime
+
+
 def test_rvc_convert_follows_the_pitch_shift(community):
     from voicelab import audio
 

@@ -581,16 +581,27 @@ def _hubert_dir() -> Path:
     source = hub.fetch(svc.CONTENTVEC)
     tag = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
     folder = runtime.cache_dir() / "rvc" / f"contentvec-{tag}"
-    if not (folder / "preprocessor_config.json").is_file():
-        with files.atomic_folder(folder, overwrite=True) as tmp:   # replaces a half-made one
-            for f in source.iterdir():
-                if f.is_file() and not f.name.startswith("."):
-                    os.symlink(f.resolve(), tmp / f.name)
+    links = {f.name: f.resolve() for f in source.iterdir()
+             if f.is_file() and not f.name.startswith(".")}
+    if not _links_match(folder, links):
+        # Made anew when half-made, or when the source changed since (a stand-in rebuilt in
+        # another format leaves links to files that are gone).
+        with files.atomic_folder(folder, overwrite=True) as tmp:
+            for name, target in links.items():
+                os.symlink(target, tmp / name)
             (tmp / "preprocessor_config.json").write_text(json.dumps(
                 {"feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1,
                  "sampling_rate": 16000, "padding_value": 0.0, "do_normalize": False,
                  "return_attention_mask": False}, indent=1))
     return folder
+
+
+def _links_match(folder: Path, links: dict) -> bool:
+    """Whether ``folder`` holds a preprocessor config and exactly ``links`` (name -> target)."""
+    if not (folder / "preprocessor_config.json").is_file():
+        return False
+    found = {f.name: Path(os.readlink(f)) for f in folder.iterdir() if f.is_symlink()}
+    return found == links and all(target.is_file() for target in found.values())
 
 
 _PIPELINES: dict = {}
