@@ -39,6 +39,43 @@ def offline_quick(tmp_path, monkeypatch, shared_cache, no_network):
     return tmp_path
 
 
+def _isolated_caches(mp, root, *, full: bool) -> None:
+    """voicelab's and Hugging Face's caches under ``root``, no Hub download: QUICK mode, or FULL
+    mode with ``HF_HUB_OFFLINE`` (what the rehearsal runs)."""
+    mp.setenv("VOICELAB_CACHE", str(root / "voicelab-cache"))
+    mp.setenv("HF_HOME", str(root / "hf-home"))
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
+        mp.delenv(name, raising=False)
+    mp.setenv("VOICELAB_QUICK", "0" if full else "1")
+    if full:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch, no_network):
+    """QUICK mode, no internet, empty voicelab and Hugging Face caches of the test's own."""
+    from voicelab.core import hub
+
+    _isolated_caches(monkeypatch, tmp_path, full=False)
+    hub._VERIFIED.clear()
+    return tmp_path
+
+
+@pytest.fixture
+def rehearsal_sandbox(tmp_path, monkeypatch, no_network):
+    """FULL mode offline with empty caches of the test's own, as `make rehearse` runs it."""
+    _isolated_caches(monkeypatch, tmp_path, full=True)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def full_offline():
+    """``full_offline(mp, root)``: what :func:`rehearsal_sandbox` sets up, for module fixtures."""
+    def setup(mp, root):
+        _isolated_caches(mp, root, full=True)
+    return setup
+
+
 @pytest.fixture
 def offline_app(monkeypatch, no_network):
     """QUICK mode, no internet, and no usage statistics from Gradio (they would only time out)."""

@@ -126,15 +126,6 @@ def test_stand_in_not_as_published_is_refused(offline_quick, monkeypatch, name, 
 # ---------------------------------------------------------------------------- full size (slow)
 
 
-def _full_offline(mp, root: Path) -> None:
-    mp.setenv("VOICELAB_CACHE", str(root / "voicelab"))
-    mp.setenv("HF_HOME", str(root / "hf"))
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "CI"):
-        mp.delenv(name, raising=False)
-    mp.setenv("VOICELAB_QUICK", "0")
-    mp.setenv("HF_HUB_OFFLINE", "1")
-
-
 def _few_frames(models, steps: int):
     """What :func:`music.generate` does, for ``steps`` decoder steps (it makes 0.5 s at least)."""
     import torch
@@ -153,12 +144,12 @@ def _disk(path: Path) -> int:
 @pytest.mark.slow  # small: install 30-90 s (2.4 GB), load 10 s, 6 steps; melody: under 1 min
 @pytest.mark.parametrize("melody", [pytest.param(False, marks=pytest.mark.fullsize), True],
                          ids=["small", "melody"])
-def test_full_size_stand_in_loads_and_generates(no_network, melody):
+def test_full_size_stand_in_loads_and_generates(no_network, full_offline, melody):
     root = Path(tempfile.mkdtemp(prefix="voicelab-music-full-"))
     asset = music.MUSICGEN_MELODY if melody else music.MUSICGEN
     try:
         with pytest.MonkeyPatch.context() as mp:
-            _full_offline(mp, root)
+            full_offline(mp, root)
             t0 = time.perf_counter()
             snapshot = hub.install_stand_in(asset)
             t1 = time.perf_counter()
@@ -170,7 +161,7 @@ def test_full_size_stand_in_loads_and_generates(no_network, melody):
                 y, sr = _few_frames(models, steps=6)
                 assert y.shape[1] == 3 * 640
             t3 = time.perf_counter()
-        written = _disk(root / "hf")
+        written = _disk(root / "hf-home")
         print(f"\n{asset.name}: install {t1 - t0:.0f} s, load {t2 - t1:.0f} s, generate "
               f"{t3 - t2:.0f} s, {written / 1e9:.2f} GB written")
         model = models[0]

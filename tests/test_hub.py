@@ -29,17 +29,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 # ---------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch, no_network):
-    """Caches in tmp_path, QUICK (offline) mode, no internet."""
-    monkeypatch.setenv("VOICELAB_CACHE", str(tmp_path / "voicelab-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VOICELAB_QUICK", "1")
-    hub._VERIFIED.clear()
-
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 
 @pytest.fixture

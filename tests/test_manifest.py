@@ -18,14 +18,7 @@ from voicelab.core.errors import VoicelabError
 from voicelab.core.manifest import Entry, File, ManifestError
 
 
-@pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch, no_network):
-    monkeypatch.setenv("VOICELAB_CACHE", str(tmp_path / "voicelab-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE", "CI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VOICELAB_QUICK", "1")
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 
 def package_assets() -> dict[str, hub.Asset]:

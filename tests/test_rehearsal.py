@@ -18,22 +18,13 @@ from voicelab.core.errors import HubOfflineError, VoicelabError
 from voicelab.voice import rehearsal, rvc, svc
 
 
-def _full_offline(mp, root: Path) -> None:
-    mp.setenv("VOICELAB_CACHE", str(root / "voicelab"))
-    mp.setenv("HF_HOME", str(root / "hf"))
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "CI"):
-        mp.delenv(name, raising=False)
-    mp.setenv("VOICELAB_QUICK", "0")
-    mp.setenv("HF_HUB_OFFLINE", "1")
-
-
 @pytest.fixture(scope="module")
-def installed():
+def installed(full_offline):
     """All stand-ins, installed once into a temporary FULL-offline cache (removed at the end)."""
     root = Path(tempfile.mkdtemp(prefix="voicelab-rehearsal-"))
     try:
         with pytest.MonkeyPatch.context() as mp:
-            _full_offline(mp, root)
+            full_offline(mp, root)
             yield rehearsal.install_stand_ins(seed=0)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -42,23 +33,20 @@ def installed():
 # ---------------------------------------------------------------------------- fast
 
 
-def test_refused_online(tmp_path, monkeypatch, no_network):
-    _full_offline(monkeypatch, tmp_path)
+def test_refused_online(tmp_path, monkeypatch, rehearsal_sandbox):
     monkeypatch.delenv("HF_HUB_OFFLINE")
     with pytest.raises(VoicelabError, match="offline"):
         rehearsal.install_stand_ins()
-    assert not (tmp_path / "hf").exists()
+    assert not (tmp_path / "hf-home").exists()
 
 
-def test_unknown_key_refused(tmp_path, monkeypatch):
-    _full_offline(monkeypatch, tmp_path)
+def test_unknown_key_refused(rehearsal_sandbox):
     with pytest.raises(ValueError, match="contentvec"):
         rehearsal.install_stand_ins(only=["G_1"])
 
 
-def test_interrupted_install_leaves_nothing_fetch_would_use(tmp_path, monkeypatch, no_network):
+def test_interrupted_install_leaves_nothing_fetch_would_use(tmp_path, rehearsal_sandbox):
     """install_stand_ins places each asset with hub.install_stand_in: all or nothing, then kept."""
-    _full_offline(monkeypatch, tmp_path)
 
     def crash(folder):
         (folder / "config.json").write_text("{}")
