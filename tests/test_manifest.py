@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import voicelab
-from voicelab.core import hub, manifest
+from voicelab.core import hub, manifest, runtime
 from voicelab.core.errors import VoicelabError
 from voicelab.core.manifest import Entry, File, ManifestError
 
@@ -162,6 +162,31 @@ def test_install_stand_in_is_found_by_full_code_offline(monkeypatch):
     assert hub.fetch(a) == path and hub.is_stand_in(path)        # a cache hit, labelled
     assert hub.load_weights(path / "pytorch_model.bin")["w"].shape == (2,)
     assert hub.install_stand_in(a) == path                       # a second call keeps it
+
+
+def test_install_stand_in_checks_a_url_file_against_the_manifest(monkeypatch):
+    """A URL asset (one file in voicelab's download cache) is checked like a Hub snapshot: written
+    in another format it is refused and nothing is left where fetch looks."""
+    entry = Entry("url-demo", url="https://example.org/files/xvector.bin", licence="MIT",
+                  used_in=("00",), evidence=("test",), files=(File("xvector.bin", "float32", 2048),))
+    monkeypatch.setitem(manifest.MANIFEST, "url-demo", entry)
+    monkeypatch.setenv("VOICELAB_QUICK", "0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def torch_file(path):
+        torch.save({"w": torch.zeros(512)}, path)
+
+    wrong = hub.asset("url-demo", filename="xvector.bin", full_stand_in=torch_file)
+    with pytest.raises(ManifestError, match="xvector.bin"):
+        hub.install_stand_in(wrong)
+    downloads = runtime.cache_dir() / "downloads"
+    assert not downloads.exists() or not any(p.is_file() for p in downloads.rglob("*"))
+    # control: the published format (512 raw float32) installs, labelled, and fetch finds it
+    good = hub.asset("url-demo", filename="xvector.bin",
+                     full_stand_in=lambda path: path.write_bytes(bytes(2048)))
+    path = hub.install_stand_in(good)
+    assert path.name == "xvector.bin" and path.stat().st_size == 2048
+    assert hub.fetch(good) == path and hub.is_stand_in(path)
 
 
 def test_install_stand_in_keeps_nested_paths(monkeypatch):

@@ -422,7 +422,12 @@ def _build_stand_in(asset: Asset, tmp: Path, rel: Path | None) -> None:
 
 
 def _check_against_manifest(asset: Asset, folder: Path, rel: Path | None) -> None:
-    """A stand-in of a manifest asset holds exactly the published file names, in their formats."""
+    """A stand-in of a manifest asset holds exactly the published file names, in their formats.
+
+    ``rel=None``: ``folder`` is a whole snapshot. Otherwise ``folder / rel`` is one file, checked
+    as the entry's file of that name or, failing that, as ``asset.filename`` (a file being
+    written under a temporary name).
+    """
     if asset.manifest is None:
         return
     e = manifest.entry(asset.manifest)
@@ -468,10 +473,7 @@ def install_stand_in(asset: Asset, *, seed: int = 0) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         with files.atomic_path(dest) as tmp, seeded(seed), quiet:
             write(tmp)
-            if asset.manifest is not None:
-                e = manifest.entry(asset.manifest)
-                manifest.check_file(e, tmp, e.file(asset.filename).path if e.file(asset.filename)
-                                    else asset.filename)
+            _check_against_manifest(asset, tmp.parent, Path(tmp.name))
         _stand_in_marker(dest.parent, asset)
         return dest
     repo = hf_cache_dir() / ("models--" + asset.repo_id.replace("/", "--"))
