@@ -183,7 +183,8 @@ def train_ddpm(X, schedule: Schedule, steps: int = 3000, hidden: int = 256, dept
     gen = torch.Generator().manual_seed(seed)
     losses = []
     with cpu_threads(1 if device == "cpu" else torch.get_num_threads()):
-        for _ in tqdm(range(steps), desc="DDPM steps", disable=not progress, mininterval=2,
+        # a text bar updated every 10 s: a saved notebook keeps each update as a line
+        for _ in tqdm(range(steps), desc="DDPM steps", disable=not progress, mininterval=10,
                       ascii=True, ncols=80):
             x0 = X[torch.randint(len(X), (batch_size,), generator=gen)].to(device)
             losses.append(float(step(model, opt, x0, schedule, gen)))
