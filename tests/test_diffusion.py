@@ -89,3 +89,70 @@ def test_the_notebook_claims_fail_for_an_untrained_model_and_hold_after_training
     # and asserts sample_judge.refines there)
     model, _ = dm.train_ddpm(X_train, sched, steps=1200, hidden=128, seed=0, progress=False)
     assert sample_judge.closer_to_digits(dm.sample(model, sched, 300, seed=1), than=noise)
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # the idle step
+def test_a_passed_in_training_step_is_the_one_used_and_the_default_lowers_the_loss(data):
+    sched = dm.linear_schedule(50)
+    initial = seeded_module(dm.Denoiser, 0, 32, 1).state_dict()
+    calls = []
+
+    def idle(model, opt, x0, schedule, gen):   # a step that does nothing
+        calls.append((tuple(x0.shape), schedule.T, float(x0.min()) >= 0 and float(x0.max()) <= 1))
+        return 0.0
+
+    m, losses = dm.train_ddpm(data[0], sched, steps=20, hidden=32, depth=1, batch_size=16,
+                              progress=False, step=idle)
+    assert calls == [((16, 1, 8, 8), 50, True)] * 20 and losses == [0.0] * 20
+    assert all(torch.equal(v, initial[n]) for n, v in m.state_dict().items())   # weights untouched
+    # the control: the package's own step changes the weights and lowers the loss
+    m, losses = dm.train_ddpm(data[0], sched, steps=200, hidden=32, depth=1, progress=False)
+    assert not all(torch.equal(v, initial[n]) for n, v in m.state_dict().items())
+    assert sum(losses[-20:]) < 0.8 * sum(losses[:20])
+
+
+def test_a_passed_in_reverse_step_is_the_one_used(data):
+    sched = dm.cosine_schedule(20)
+    net = seeded_module(dm.Denoiser, 0, 32, 1)
+    seen = []
+
+    def keep(model, schedule, x, t, gen):      # a reverse step that changes nothing
+        seen.append(t)
+        return x
+
+    start = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(5))
+    out = dm.sample(net, sched, 4, seed=5, reverse_step=keep)
+    assert seen == list(range(20, 0, -1)) and torch.equal(out, ((start + 1) / 2).clamp(0, 1))
+    assert not torch.allclose(dm.sample(net, sched, 4, seed=5), out, atol=0.05)   # control: the default
+    seen.clear()
+    coarse = data[2][:4]
+    dm.shallow_diffusion(net, sched, coarse, 7, reverse_step=keep)
+    assert seen == list(range(7, 0, -1))
+
+
+def _notebook_functions(*names):
+    """The functions notebook 05 defines in its code cells, by name (run in a fresh namespace)."""
+    import json
+    from pathlib import Path
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "05_diffusion.ipynb").read_text())
+    ns = {"torch": torch}
+    for name in names:
+        cell = [c for c in nb["cells"] if c["cell_type"] == "code" and f"def {name}(" in "".join(c["source"])]
+        assert len(cell) == 1, f"notebook 05 should define {name} in one code cell"
+        exec("".join(cell[0]["source"]), ns)
+    return [ns[n] for n in names]
+
+
+def test_the_notebooks_steps_are_the_packages_maths(data):
+    nb_step, nb_reverse = _notebook_functions("ddpm_step", "reverse_step")
+    sched = dm.cosine_schedule(30)
+    X = data[0][:256]
+    kw = dict(steps=40, hidden=32, depth=1, batch_size=32, progress=False)
+    m_nb, l_nb = dm.train_ddpm(X, sched, seed=0, step=nb_step, **kw)
+    m_pkg, l_pkg = dm.train_ddpm(X, sched, seed=0, **kw)
+    assert torch.allclose(torch.tensor(l_nb), torch.tensor(l_pkg), rtol=1e-4)
+    _, l_other = dm.train_ddpm(X, sched, seed=1, **kw)                    # control: another run differs
+    assert not torch.allclose(torch.tensor(l_other), torch.tensor(l_pkg), rtol=1e-2)
+    s_nb = dm.sample(m_pkg, sched, 16, seed=3, reverse_step=nb_reverse)
+    assert torch.allclose(s_nb, dm.sample(m_pkg, sched, 16, seed=3), atol=1e-4)
+    assert not torch.allclose(s_nb, dm.sample(m_pkg, sched, 16, seed=4), atol=1e-2)   # control

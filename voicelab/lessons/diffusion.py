@@ -8,8 +8,9 @@ Diffusion has two processes over ``T`` steps:
   ``abar_t`` the product of ``1 - beta_s`` up to ``t`` (:class:`Schedule`, :func:`q_sample`);
 * the **reverse process** is learnt: a network (:class:`Denoiser`) looks at ``x_t`` and
   ``t`` and predicts the noise ``eps`` that was added; it is trained with a plain mean
-  squared error (:func:`train_ddpm`). Sampling starts from pure noise and removes the
-  predicted noise one step at a time (:func:`sample`).
+  squared error (:func:`ddpm_step`, run by :func:`train_ddpm`). Sampling starts from pure
+  noise and removes the predicted noise one step at a time (:func:`ddpm_reverse_step`, run by
+  :func:`sample`). Notebook 05 writes both steps out and passes its own to the loops.
 
 **Shallow diffusion** (:func:`shallow_diffusion`, used by so-vits-svc 4.1 and DiffSinger)
 does not start from pure noise: it takes the output of a cheaper model, noises it only
@@ -32,8 +33,8 @@ from torch import nn
 from ..core.errors import DiffusionError
 from ..core.torchutil import cpu_threads, seeded_module
 
-__all__ = ["Schedule", "linear_schedule", "cosine_schedule", "q_sample", "Denoiser",
-           "train_ddpm", "sample", "shallow_diffusion", "DiffusionError"]
+__all__ = ["Schedule", "linear_schedule", "cosine_schedule", "q_sample", "Denoiser", "ddpm_step",
+           "train_ddpm", "ddpm_reverse_step", "sample", "shallow_diffusion", "DiffusionError"]
 
 
 @dataclass(frozen=True)
@@ -140,20 +141,41 @@ class Denoiser(nn.Module):
         return self.out(h).view(-1, 1, 8, 8)
 
 
+def ddpm_step(model, opt, x0, schedule: Schedule, gen=None) -> float:
+    """One DDPM training step on clean images ``x0`` (n, 1, 8, 8) in [0, 1]; returns the loss.
+
+    Draw a step t in 1..T and noise eps per image, jump to
+    ``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps`` (:func:`q_sample`), and take one
+    optimiser step on the mean squared error between eps and the model's guess. ``gen``
+    (a CPU torch.Generator) draws t and eps. Notebook 05 writes this step out and passes
+    it to :func:`train_ddpm` as ``step=``; this is the same maths, the default.
+    """
+    t = torch.randint(1, schedule.T + 1, (len(x0),), generator=gen)
+    eps = torch.randn(x0.shape, generator=gen)
+    xt = q_sample(x0, t, schedule, noise=eps)
+    loss = nn.functional.mse_loss(model(xt, t.to(xt.device)), eps.to(xt.device))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
 def train_ddpm(X, schedule: Schedule, steps: int = 3000, hidden: int = 256, depth: int = 3,
                lr: float = 2e-3, batch_size: int = 128, seed: int = 0, device: str = "cpu",
-               model: Denoiser | None = None, progress: bool = True):
+               model: Denoiser | None = None, progress: bool = True, step=None):
     """Train a :class:`Denoiser` on images ``X`` (n, 1, 8, 8) in [0, 1]; returns ``(model, losses)``.
 
-    Each step: pick real images, a random step t in 1..T and noise eps, make x_t with
-    :func:`q_sample`, and lower the mean squared error between eps and the model's guess.
-    Adam with the learning rate decayed along a cosine to 0. ``losses``: one float per step.
+    The loop: pick a batch of real images (on ``device``), call
+    ``step(model, opt, x0, schedule, gen) -> loss`` (default :func:`ddpm_step`), and decay
+    Adam's learning rate along a cosine to 0. ``losses``: one float per step. ``progress``
+    shows a text progress bar (it renders in a saved notebook, unlike a widget).
     """
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm
 
     X = _check_images(X, "X")
     if steps < 1:
         raise DiffusionError(f"steps must be at least 1, got {steps}.")
+    step = ddpm_step if step is None else step
     model = model if model is not None else seeded_module(Denoiser, seed, hidden, depth)
     model = model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -161,42 +183,47 @@ def train_ddpm(X, schedule: Schedule, steps: int = 3000, hidden: int = 256, dept
     gen = torch.Generator().manual_seed(seed)
     losses = []
     with cpu_threads(1 if device == "cpu" else torch.get_num_threads()):
-        for _ in tqdm(range(steps), desc="DDPM steps", disable=not progress):
-            x0 = X[torch.randint(len(X), (batch_size,), generator=gen)]
-            t = torch.randint(1, schedule.T + 1, (batch_size,), generator=gen)
-            eps = torch.randn(x0.shape, generator=gen)
-            xt = q_sample(x0, t, schedule, noise=eps).to(device)
-            loss = nn.functional.mse_loss(model(xt, t.to(device)), eps.to(device))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        # a text bar updated every 10 s: a saved notebook keeps each update as a line
+        for _ in tqdm(range(steps), desc="DDPM steps", disable=not progress, mininterval=10,
+                      ascii=True, ncols=80):
+            x0 = X[torch.randint(len(X), (batch_size,), generator=gen)].to(device)
+            losses.append(float(step(model, opt, x0, schedule, gen)))
             sched.step()
-            losses.append(loss.item())
     return model.eval(), losses
 
 
-def _reverse(model, schedule: Schedule, x, t_from: int, gen, keep_every: int | None):
-    """Run reverse steps t_from, ..., 1 on x (model range); returns (x_0, [(t, x_t) kept])."""
-    betas = schedule.betas
-    ab = schedule.alpha_bars
-    ab_prev = torch.cat([torch.ones(1, dtype=torch.float64), ab[:-1]])
+def ddpm_reverse_step(model, schedule: Schedule, x, t: int, gen=None):
+    """One reverse step: ``x_{t-1}`` from ``x_t`` (n, 1, 8, 8, the model's range) at step t in 1..T.
+
+    The model's noise guess gives a guess of the clean image (clipped to [-1, 1], as DDPM
+    code does); ``x_{t-1}`` is drawn around the mean of the forward process's posterior
+    q(x_{t-1} | x_t, x_0), with no noise at t = 1. ``gen`` (a CPU torch.Generator) draws the
+    noise. Notebook 05 writes this step out and passes it as ``reverse_step=``.
+    """
+    beta = float(schedule.betas[t - 1])
+    abar = float(schedule.alpha_bars[t - 1])
+    abar_prev = float(schedule.alpha_bars[t - 2]) if t > 1 else 1.0
+    eps = model(x, torch.full((len(x),), t, device=x.device))
+    x0 = ((x - (1 - abar) ** 0.5 * eps) / abar ** 0.5).clamp(-1, 1)
+    mean = (abar_prev ** 0.5 * beta * x0 + (1 - beta) ** 0.5 * (1 - abar_prev) * x) / (1 - abar)
+    if t == 1:
+        return mean
+    var = beta * (1 - abar_prev) / (1 - abar)
+    return mean + var ** 0.5 * torch.randn(x.shape, generator=gen).to(x.device)
+
+
+def _reverse(model, schedule: Schedule, x, t_from: int, gen, keep_every: int | None, reverse_step):
+    """Run reverse steps t_from, ..., 1 on x (model range); returns (x_0, [(t, x_t) kept]) on the CPU."""
+    reverse_step = ddpm_reverse_step if reverse_step is None else reverse_step
     device = next(model.parameters()).device
+    x = x.to(device)
     kept = []
     with torch.no_grad(), cpu_threads(1 if device.type == "cpu" else torch.get_num_threads()):
         for t in range(t_from, 0, -1):
             if keep_every and (t % keep_every == 0 or t == t_from):
                 kept.append((t, x.cpu().clone()))
-            i = t - 1
-            eps = model(x.to(device), torch.full((len(x),), t, device=device)).cpu()
-            # the model's guess of the clean image, kept in range (the "clip" trick of DDPM code)
-            x0 = ((x - (1 - ab[i]).sqrt().float() * eps) / ab[i].sqrt().float()).clamp(-1, 1)
-            # mean and variance of q(x_{t-1} | x_t, x0): the posterior of the forward process
-            c0 = (ab_prev[i].sqrt() * betas[i] / (1 - ab[i])).float()
-            ct = ((1 - betas[i]).sqrt() * (1 - ab_prev[i]) / (1 - ab[i])).float()
-            var = (betas[i] * (1 - ab_prev[i]) / (1 - ab[i])).float()
-            x = c0 * x0 + ct * x
-            if t > 1:
-                x = x + var.sqrt() * torch.randn(x.shape, generator=gen)
+            x = reverse_step(model, schedule, x, t, gen)
+    x = x.cpu()
     kept.append((0, x.clone()))
     return x, kept
 
@@ -206,30 +233,33 @@ def _to_images(x):
 
 
 def sample(model: Denoiser, schedule: Schedule, n: int = 64, seed: int = 0,
-           keep_every: int | None = None):
+           keep_every: int | None = None, reverse_step=None):
     """Draw ``n`` images (n, 1, 8, 8) in [0, 1] by running all T reverse steps from noise.
 
     With ``keep_every=k`` it returns ``(images, trajectory)`` instead, where trajectory is a
     list of ``(t, images at step t)`` every k steps (and at T and 0), for plotting.
+    ``reverse_step(model, schedule, x, t, gen) -> x_{t-1}`` defaults to :func:`ddpm_reverse_step`.
     """
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 1, 8, 8, generator=gen)
-    x, kept = _reverse(model, schedule, x, schedule.T, gen, keep_every)
+    x, kept = _reverse(model, schedule, x, schedule.T, gen, keep_every, reverse_step)
     if keep_every:
         return _to_images(x), [(t, _to_images(xt)) for t, xt in kept]
     return _to_images(x)
 
 
-def shallow_diffusion(model: Denoiser, schedule: Schedule, coarse, k: int, seed: int = 0):
+def shallow_diffusion(model: Denoiser, schedule: Schedule, coarse, k: int, seed: int = 0,
+                      reverse_step=None):
     """Refine ``coarse`` images (n, 1, 8, 8) in [0, 1]: noise them to step ``k``, run k reverse steps.
 
     ``k = 0`` returns the coarse images unchanged; ``k = T`` starts from (almost) pure noise
     and is ordinary sampling, which forgets the coarse input. Costs k network calls.
+    ``reverse_step`` as in :func:`sample`.
     """
     if not 0 <= k <= schedule.T:
         raise DiffusionError(f"k must be in 0..{schedule.T} (the schedule's T), got {k}.")
     coarse = _check_images(coarse, "coarse").clamp(0, 1)
     gen = torch.Generator().manual_seed(seed)
     x = q_sample(coarse, k, schedule, generator=gen)
-    x, _ = _reverse(model, schedule, x, k, gen, None)
+    x, _ = _reverse(model, schedule, x, k, gen, None, reverse_step)
     return _to_images(x)
