@@ -189,7 +189,8 @@ def _epochs(epochs: int, progress: bool, desc: str):
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     if progress and epochs:
         from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
-        return tqdm(range(epochs), desc=desc, unit="epoch", mininterval=2, ascii=True, ncols=80)
+        return tqdm(range(epochs), desc=desc, unit="epoch", mininterval=2, miniters=max(1, epochs // 10),
+                    ascii=True, ncols=80)   # at most about ten lines in a saved notebook
     return range(epochs)
 
 

@@ -177,7 +177,7 @@ def train_gan(X, epochs: int = 100, z_dim: int = 16, hidden: int = 256, lr: floa
     threads = 1 if device == "cpu" else torch.get_num_threads()
     with cpu_threads(threads), seeded(seed):   # D's dropout draws from torch's global generator
         for _ in tqdm(range(epochs), desc="GAN epochs", unit="epoch", disable=not progress,
-                      mininterval=2, ascii=True, ncols=80):
+                      mininterval=2, miniters=max(1, epochs // 10), ascii=True, ncols=80):
             order = torch.randperm(len(X), generator=gen)
             for start in range(0, hist.steps_per_epoch * batch_size, batch_size):
                 real = X[order[start:start + batch_size]].to(device)
@@ -208,7 +208,7 @@ def collapse(G: Generator, D: Discriminator, steps: int = 200, lr: float = 5e-3,
     gen = torch.Generator().manual_seed(seed)
     with cpu_threads(1 if device.type == "cpu" else torch.get_num_threads()):
         for _ in tqdm(range(steps), desc="G vs frozen D", unit="step", disable=not progress,
-                      mininterval=2, ascii=True, ncols=80):
+                      mininterval=2, miniters=max(1, steps // 10), ascii=True, ncols=80):
             z = torch.randn(batch_size, G.z_dim, generator=gen).to(device)
             loss = g_loss(D(G(z)))
             opt.zero_grad()
