@@ -164,3 +164,80 @@ def test_speech_frame_claim_holds_trained_and_fails_untrained():
     trained = _ae(8)
     ae.train_autoencoder(trained, train, epochs=60, batch_size=32, loss="mse", seed=0, progress=False)
     assert ae.reconstruction_error(trained, test) < 0.5 * baseline
+
+
+def test_a_step_passed_in_is_the_one_the_loop_uses(split):
+    """Notebook 03 passes its own step to the package's loop: the loop must call it, and the
+    package's own step must do what the notebook's does (lower the loss)."""
+    X = split[0][:256]
+    calls = []
+
+    def idle_step(model, opt, x, target):          # the control: computes the loss, moves nothing
+        calls.append(len(x))
+        with torch.no_grad():
+            return float(torch.nn.functional.binary_cross_entropy(model(x), target, reduction="sum")) / len(x)
+
+    idle, moved = _ae(2), _ae(2)
+    before = [p.clone() for p in idle.parameters()]
+    h_idle = ae.train_autoencoder(idle, X, epochs=3, batch_size=64, step=idle_step, progress=False)
+    h_moved = ae.train_autoencoder(moved, X, epochs=3, batch_size=64, progress=False)
+    assert calls == [64] * 12                       # 4 batches x 3 epochs, all through idle_step
+    assert all(torch.equal(p, q) for p, q in zip(before, idle.parameters()))
+    assert h_idle[-1] == pytest.approx(h_idle[0])   # nothing learnt
+    assert h_moved[-1] < 0.9 * h_moved[0]           # the package's step learns
+
+    def noise_calls(model, opt, x, target):
+        calls.append(torch.equal(x, target))
+        return ae.autoencoder_step(model, opt, x, target)
+
+    calls.clear()
+    ae.train_autoencoder(_ae(2), X, epochs=1, noise_std=0.3, step=noise_calls, progress=False)
+    assert calls and not any(calls)                 # a denoiser's step gets noisy x, clean target
+
+
+def test_a_vae_step_passed_in_is_the_one_the_loop_uses_and_gets_beta(split):
+    X = split[0][:256]
+    betas = []
+
+    def idle_step(model, opt, x, beta, generator):
+        betas.append(beta)
+        return 1.0, 2.0
+
+    v = _ae(2, ae.VAE)
+    before = [p.clone() for p in v.parameters()]
+    history = ae.train_vae(v, X, epochs=2, beta=0.25, step=idle_step, progress=False)
+    assert history == [{"recon": 1.0, "kl": 2.0}] * 2 and betas == [0.25] * 8
+    assert all(torch.equal(p, q) for p, q in zip(before, v.parameters()))
+    # the package's own step with the same loop does move the weights and lower the loss
+    w = _ae(2, ae.VAE)
+    h = ae.train_vae(w, X, epochs=4, progress=False)
+    assert h[-1]["recon"] + h[-1]["kl"] < h[0]["recon"] + h[0]["kl"]
+    assert not all(torch.equal(p, q) for p, q in zip(before, w.parameters()))
+
+
+def test_the_default_steps_are_the_documented_maths(split):
+    """autoencoder_step and vae_step: the same numbers as writing the loss out by hand."""
+    X = split[0][:64]
+    a = _ae(2)
+    with torch.no_grad():
+        by_hand = float(torch.nn.functional.binary_cross_entropy(a(X), X, reduction="sum")) / len(X)
+    opt = torch.optim.SGD(a.parameters(), lr=0.0)
+    assert ae.autoencoder_step(a, opt, X, X) == pytest.approx(by_hand, rel=1e-5)
+    assert ae.autoencoder_step(a, opt, X, X, loss="mse") != pytest.approx(by_hand, rel=1e-2)  # control
+    v = _ae(2, ae.VAE).train()
+    g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        out, mu, logvar = v(X, generator=g1)
+        recon = float(torch.nn.functional.binary_cross_entropy(out, X, reduction="sum")) / len(X)
+        kl = float(ae.kl_divergence(mu, logvar).mean())
+    got = ae.vae_step(v, torch.optim.SGD(v.parameters(), lr=0.0), X, beta=1.0, generator=g2)
+    assert got == pytest.approx((recon, kl), rel=1e-5)
+
+
+def test_step_and_loss_together_are_refused():
+    with pytest.raises(ValueError, match="step= or loss="):
+        ae.train_autoencoder(_ae(2), torch.rand(10, 64), epochs=1, loss="mse",
+                             step=ae.autoencoder_step, progress=False)
+    with pytest.raises(ValueError, match="step= or loss="):
+        ae.train_vae(_ae(2, ae.VAE), torch.rand(10, 64), epochs=1, loss="bce",
+                     step=ae.vae_step, progress=False)

@@ -1,4 +1,6 @@
 """voicelab.lessons.gan: the small GAN of notebook 04."""
+import copy
+
 import pytest
 import torch
 
@@ -76,3 +78,46 @@ def test_bad_input_is_refused_clearly():
         gan.train_gan(torch.zeros(100, 64), epochs=1, progress=False)
     with pytest.raises(ValueError, match="batch"):
         gan.train_gan(torch.zeros(10, 1, 8, 8), epochs=1, progress=False)
+
+
+def test_a_step_passed_in_is_the_one_the_loop_uses(X_train):
+    """Notebook 04 passes its own two-step update to train_gan: the loop must call it (a step
+    that moves nothing leaves both networks as they were: the control), and the package's own
+    gan_step must update both."""
+    calls = []
+
+    def idle_step(G, D, opt_g, opt_d, real, z, real_label):
+        calls.append((len(real), tuple(z.shape), real_label))
+        return {"d_loss": 1.0, "g_loss": 2.0, "d_real": 0.5, "d_fake": 0.5}
+
+    G0, D0 = seeded_module(gan.Generator, 0, 16, 64), seeded_module(gan.Discriminator, 1, 64)
+    G, D, hist = gan.train_gan(X_train[:640], epochs=2, hidden=64, seed=0, progress=False,
+                               G=copy.deepcopy(G0), D=copy.deepcopy(D0), step=idle_step)
+    assert calls == [(64, (64, 16), 0.9)] * 20 and hist.d_loss == [1.0] * 20 and hist.g_loss == [2.0] * 20
+    assert all(torch.equal(p, q) for p, q in zip(G.parameters(), G0.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(D.parameters(), D0.parameters()))
+    G1, D1, _ = gan.train_gan(X_train[:640], epochs=2, hidden=64, seed=0, progress=False,
+                              G=copy.deepcopy(G0), D=copy.deepcopy(D0))
+    assert not any(torch.equal(p, q) for p, q in zip(G1.parameters(), G0.parameters()))
+    assert not any(torch.equal(p, q) for p, q in zip(D1.parameters(), D0.parameters()))
+
+
+def test_gan_step_updates_d_then_g_with_the_two_losses(X_train):
+    G, D = seeded_module(gan.Generator, 0, 16, 64), seeded_module(gan.Discriminator, 1, 64, 0.0)
+    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    real, z = X_train[:64], torch.randn(64, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected_d = float(gan.d_loss(D(real), D(G(z)), 0.9))
+    out = gan.gan_step(G, D, opt_g, opt_d, real, z, 0.9)
+    assert set(out) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert out["d_loss"] == pytest.approx(expected_d, rel=1e-5)     # L_D before D's update
+    with torch.no_grad():
+        after_d = float(gan.d_loss(D(real), D(G(z)), 0.9))
+    assert after_d != pytest.approx(expected_d, rel=1e-4)            # both networks moved
+
+
+def test_a_step_that_returns_the_wrong_thing_is_refused(X_train):
+    with pytest.raises(gan.GANError, match="d_loss"):
+        gan.train_gan(X_train[:64], epochs=1, hidden=32, progress=False,
+                      step=lambda *args: (1.0, 2.0))

@@ -9,6 +9,10 @@
   training samples ``z`` from it with the reparameterisation trick and adds a KL term
   pulling every Gaussian towards N(0, I), so decoding random N(0, I) vectors gives new data.
 
+One gradient step of each is a small function (:func:`autoencoder_step`, :func:`vae_step`);
+notebook 03 writes its own version of each where it teaches it and passes it to
+:func:`train_autoencoder` / :func:`train_vae` (``step=``), which only loop over batches.
+
 Data are float tensors with values in [0, 1] of any shape ``(n, ...)`` (digits
 ``(n, 1, 8, 8)``, mel-spectrogram frames ``(n, n_mels)``); the models flatten them and
 give back the same shape. :func:`reconstruction_error`, :func:`mean_baseline_error`,
@@ -16,13 +20,15 @@ give back the same shape. :func:`reconstruction_error`, :func:`mean_baseline_err
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = [
-    "AE", "VAE", "add_noise", "train_autoencoder", "train_vae", "reconstruction_error", "rms_error",
+    "AE", "VAE", "add_noise", "autoencoder_step", "vae_step", "train_autoencoder", "train_vae", "reconstruction_error", "rms_error",
     "mean_baseline_error", "kl_divergence", "kl_per_example", "negative_elbo", "encode",
     "decode", "latent_grid", "frames_to_unit", "unit_to_frames",
 ]
@@ -182,8 +188,9 @@ def _epochs(epochs: int, progress: bool, desc: str):
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     if progress and epochs:
-        from tqdm.auto import tqdm
-        return tqdm(range(epochs), desc=desc, unit="epoch")
+        from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
+        return tqdm(range(epochs), desc=desc, unit="epoch", mininterval=2, miniters=max(1, epochs // 10),
+                    ascii=True, ncols=80)   # at most about ten lines in a saved notebook
     return range(epochs)
 
 
@@ -195,18 +202,73 @@ def _recon_loss(out, target, loss: str):
     raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
 
 
+def kl_divergence(mu, logvar):
+    """KL(q(z|x) || N(0, I)) of each example, in nats: tensor ``(n,)``. Introduced in notebook 03.
+
+    For a diagonal Gaussian: ``0.5 * sum(mu**2 + exp(logvar) - 1 - logvar)``. It is 0
+    only when q(z|x) is exactly N(0, I), i.e. when ``z`` says nothing about ``x``.
+    """
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
+
+
+def autoencoder_step(model: AE, opt, x, target, loss: str = "bce") -> float:
+    """One gradient step of an autoencoder: rebuild ``target`` from ``x``; returns the batch's loss.
+
+    Introduced in notebook 03, which writes the same lines itself. The loss is the
+    reconstruction error per example (summed over its values): binary cross-entropy
+    (``"bce"``, in nats, for pixel intensities) or squared error (``"mse"``). ``x`` is
+    ``target`` for a plain autoencoder and a corrupted copy of it for a denoising one.
+    """
+    batch_loss = _recon_loss(model(x), target, loss)
+    opt.zero_grad()
+    batch_loss.backward()
+    opt.step()
+    return float(batch_loss.detach())
+
+
+def vae_step(model: VAE, opt, x, beta: float = 1.0, generator: torch.Generator | None = None,
+             loss: str = "bce") -> tuple[float, float]:
+    """One gradient step of a :class:`VAE` on a batch ``x``; returns ``(recon, kl)`` in nats per example.
+
+    Introduced in notebook 03, which writes the same lines itself. Minimises the negative
+    evidence lower bound: reconstruction loss + ``beta`` * KL (``beta=1``: the standard
+    VAE). ``generator`` draws the noise of the reparameterisation trick.
+    """
+    out, mu, logvar = model(x, generator=generator)
+    recon = _recon_loss(out, x, loss)
+    kl = kl_divergence(mu, logvar).mean()
+    opt.zero_grad()
+    (recon + beta * kl).backward()
+    opt.step()
+    return float(recon.detach()), float(kl.detach())
+
+
+def _one_loss(step, loss: str | None) -> str:
+    if step is not None and loss is not None:
+        raise ValueError("give either step= or loss=, not both: loss= chooses the package's own "
+                         "step, and a step of your own computes its own loss.")
+    loss = "bce" if loss is None else loss
+    if loss not in ("bce", "mse"):
+        raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
+    return loss
+
+
 def train_autoencoder(model: AE, X, epochs: int = 50, batch_size: int = 64, lr: float = 3e-3,
-                      noise_std: float = 0.0, loss: str = "bce", seed: int = 0,
-                      progress: bool = True) -> list[float]:
+                      noise_std: float = 0.0, loss: str | None = None, seed: int = 0,
+                      progress: bool = True, step=None) -> list[float]:
     """Train ``model`` to reconstruct ``X`` (values in [0, 1]); returns the loss of every epoch.
 
-    Introduced in notebook 03. Adam, mini-batches shuffled with ``seed``. The loss is the
-    reconstruction error per example (summed over its values): binary cross-entropy
-    (``"bce"``, for pixel intensities) or squared error (``"mse"``). With ``noise_std > 0``
-    each batch is corrupted by fresh Gaussian noise (clipped to [0, 1]) while the target
-    stays clean: a *denoising* autoencoder. The model ends in eval mode.
+    Introduced in notebook 03. The loop: Adam, mini-batches shuffled with ``seed``, and for
+    each batch ``step(model, opt, inputs, target) -> loss`` (a float). The default step is
+    :func:`autoencoder_step` with ``loss`` (``"bce"`` unless given); notebook 03 passes the
+    one it writes. With ``noise_std > 0`` each batch's inputs are corrupted by fresh
+    Gaussian noise (clipped to [0, 1]) while the target stays clean: a *denoising*
+    autoencoder. ``progress`` shows a text progress bar. The model ends in eval mode.
     """
     X = _as_data(X)
+    loss = _one_loss(step, loss)
+    if step is None:
+        step = functools.partial(autoencoder_step, loss=loss)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
@@ -219,35 +281,27 @@ def train_autoencoder(model: AE, X, epochs: int = 50, batch_size: int = 64, lr: 
             inputs = target
             if noise_std > 0:
                 inputs = (target + noise_std * torch.randn(target.shape, generator=g)).clamp(0, 1)
-            batch_loss = _recon_loss(model(inputs), target, loss)
-            opt.zero_grad()
-            batch_loss.backward()
-            opt.step()
-            total += float(batch_loss.detach()) * len(target)
+            total += float(step(model, opt, inputs, target)) * len(target)
         history.append(total / len(X))
     model.eval()
     return history
 
 
-def kl_divergence(mu, logvar):
-    """KL(q(z|x) || N(0, I)) of each example, in nats: tensor ``(n,)``. Introduced in notebook 03.
-
-    For a diagonal Gaussian: ``0.5 * sum(mu**2 + exp(logvar) - 1 - logvar)``. It is 0
-    only when q(z|x) is exactly N(0, I), i.e. when ``z`` says nothing about ``x``.
-    """
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
-
-
 def train_vae(model: VAE, X, epochs: int = 50, batch_size: int = 64, lr: float = 3e-3,
-              beta: float = 1.0, loss: str = "bce", seed: int = 0,
-              progress: bool = True) -> list[dict[str, float]]:
+              beta: float = 1.0, loss: str | None = None, seed: int = 0,
+              progress: bool = True, step=None) -> list[dict[str, float]]:
     """Train a :class:`VAE` on ``X`` (values in [0, 1]); returns per-epoch ``{"recon", "kl"}``.
 
-    Introduced in notebook 03. Minimises the negative evidence lower bound per example:
-    reconstruction loss + ``beta`` * KL (both in nats; ``beta=1`` is the standard VAE).
-    The noise of the reparameterisation trick comes from a generator seeded with ``seed``.
+    Introduced in notebook 03. The loop: Adam, mini-batches shuffled with ``seed``, and for
+    each batch ``step(model, opt, x, beta, generator) -> (recon, kl)`` in nats per example.
+    The default step is :func:`vae_step` with ``loss`` (``"bce"`` unless given): reconstruction
+    loss + ``beta`` * KL, the negative evidence lower bound for ``beta=1``; notebook 03 passes
+    the one it writes. ``generator`` (seeded with ``seed``) draws the reparameterisation noise.
     """
     X = _as_data(X)
+    loss = _one_loss(step, loss)
+    if step is None:
+        step = functools.partial(vae_step, loss=loss)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
@@ -257,14 +311,9 @@ def train_vae(model: VAE, X, epochs: int = 50, batch_size: int = 64, lr: float =
         recon_sum = kl_sum = 0.0
         for i in range(0, len(X), batch_size):
             batch = X[order[i:i + batch_size]]
-            out, mu, logvar = model(batch, generator=g)
-            recon = _recon_loss(out, batch, loss)
-            kl = kl_divergence(mu, logvar).mean()
-            opt.zero_grad()
-            (recon + beta * kl).backward()
-            opt.step()
-            recon_sum += float(recon.detach()) * len(batch)
-            kl_sum += float(kl.detach()) * len(batch)
+            recon, kl = step(model, opt, batch, beta, g)
+            recon_sum += float(recon) * len(batch)
+            kl_sum += float(kl) * len(batch)
         history.append({"recon": recon_sum / len(X), "kl": kl_sum / len(X)})
     model.eval()
     return history
