@@ -313,7 +313,8 @@ class ScoreCard:
             lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(r[4]))
-        lines += [f'{HEARD_LABELS[name]}: "{words}"' for name, words in self.heard.items() if words is not None]
+        lines += [f'{HEARD_LABELS[name]}: ' + (f'"{words}"' if words else "(no words)")
+                  for name, words in self.heard.items() if words is not None]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
