@@ -54,8 +54,8 @@ def test_app_converts_an_uploaded_file_over_http(model, tmp_path):
         y, sr = soundfile.read(out)
         y_src, sr_src = audio.load(src)
         assert sr == 44100 and abs(len(y) / sr - len(y_src) / sr_src) < 0.01
-        assert table["headers"] == app.SCORE_HEADERS
-        assert [row[0] for row in table["data"]][:6] == [r[0] for r in metrics.ScoreCard().rows()]
+        assert table["headers"] == app.SCORE_HEADERS == list(metrics.HEADERS)
+        assert [row[0] for row in table["data"]][:7] == [r[0] for r in metrics.ScoreCard().rows()]
         with pytest.raises(Exception, match="No audio yet"):
             client.predict(None, 0, "dio", api_name="/convert")
         not_audio = tmp_path / "notes.wav"

@@ -379,3 +379,12 @@ def test_example_voice_offline_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("VOICELAB_CACHE", str(tmp_path))
     with pytest.raises(HubOfflineError, match="LJ Speech.*offline"):
         dataset.example_voice(3)
+
+
+def test_a_capped_snr_reads_as_a_lower_bound(prepared):
+    _, report = prepared
+    import dataclasses
+    capped = dataclasses.replace(report, snr_db=dataset.SNR_CAP_DB).table()
+    measured = dataclasses.replace(report, snr_db=35.0).table()
+    assert f"at least {dataset.SNR_CAP_DB:g} dB" in capped
+    assert "35 dB (median)" in measured and "at least" not in measured.split("estimated SNR")[1].split("\n")[0]

@@ -79,7 +79,7 @@ def test_score_card_fields_table_and_plot(speech):
                          with_mos=False)
     d = card.to_dict()
     assert list(d) == ["speaker_similarity_target", "speaker_similarity_source", "f0_rmse_cents",
-                       "vuv_error", "mcd_db", "mos"]
+                       "vuv_error", "mcd_db", "mos", "cer"]
     assert d["speaker_similarity_source"] > 0.999  # "converted" is the source itself
     assert d["mos"] is None
     assert d["mcd_db"] == pytest.approx(card.before["mcd_db"])
@@ -88,7 +88,7 @@ def test_score_card_fields_table_and_plot(speech):
     for word in ("MCD (dB)", "F0 RMSE (cents)", "Resemblyzer", "DTW", "n/a"):
         assert word in table
     fig = card.plot(title="rms as itself")
-    assert len(fig.axes) == 4  # similarity, F0, V/UV, MCD (no MOS)
+    assert len(fig.axes) == 5  # similarity, F0, V/UV, MCD, CER (no MOS)
     import matplotlib.pyplot as plt
     plt.close(fig)
 
@@ -128,6 +128,13 @@ def test_cli_score_prints_json(speech, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["mcd_db"] > 4.0 and d["mos"] is None and d["speaker_similarity_source"] is None
     assert 0.0 < d["speaker_similarity_target"] < 0.8
+    assert d["cer"] is None   # no source and no --text: nothing to compare the words with
+    assert d["reference_rows"]["target_vs_target"]["speaker_similarity_target"] > 0.8
+    status = cli.main(["score", str(clip(speech, "rms")), "--target", str(clip(speech, "slt")),
+                       "--source", str(clip(speech, "rms")), "--no-mos"])
+    d = json.loads(capsys.readouterr().out)
+    assert status == 0 and d["cer"] < 0.3 and d["reference_rows"]["source"]["cer"] == d["cer"]
+    assert d["words"]["truth"] == metrics.normalise_text(clip(speech, "rms").with_suffix(".txt").read_text())
     status = cli.main(["score", str(speech / "missing.wav"), "--target", str(clip(speech, "slt"))])
     assert status == 2
     assert "missing.wav" in capsys.readouterr().err
@@ -155,3 +162,63 @@ def test_a_clip_without_speech_gets_a_note_instead_of_similarities(speech):
     assert any("no speaker similarity" in n and "speech" in n for n in card.notes)
     with pytest.raises(AudioError, match="speech"):   # a target clip without speech is the user's error
         metrics.score(clip(speech, "rms"), target_refs=[(tone, sr)], with_mos=False)
+
+
+def test_cer_is_edit_distance_over_normalised_characters():
+    assert metrics.cer("sitting", "kitten") == pytest.approx(3 / 6)   # 2 substitutions, 1 insertion
+    assert metrics.cer("The cat, sat!", "the cat sat") == 0.0        # case and punctuation ignored
+    assert metrics.cer("", "abcd") == 1.0 and metrics.cer("abcd abcd", "abcd") > 1.0
+    assert metrics.cer("anything", " ... ") is None
+    assert metrics.cer("the cat sat", "the dog sat") > 0.2           # control: other words count
+
+
+def test_recogniser_hears_the_same_clip_the_same_whatever_came_before(speech):
+    first = metrics.recognise(clip(speech, "rms"))
+    metrics.recognise(clip(speech, "slt", 1))
+    assert metrics.recognise(clip(speech, "rms")) == first
+    assert metrics.recognise(clip(speech, "slt", 1)) != first       # control: other words, other text
+
+
+def _scrambled(y, sr, chunk_s=0.3, seed=0):
+    """``y`` cut into word-sized pieces, shuffled: the same voice, the words lost."""
+    n = int(chunk_s * sr)
+    pieces = [y[i:i + n] for i in range(0, len(y), n)]
+    order = np.random.default_rng(seed).permutation(len(pieces))
+    return np.concatenate([pieces[i] for i in order])
+
+
+def test_cer_rises_on_scrambled_words_while_speaker_similarity_stays(speech):
+    src = clip(speech, "slt", 0)                     # its transcript slt_000.txt lies beside it
+    y, sr = speech_data.synthesize((speech / "slt" / "slt_000.txt").read_text(), "slt")
+    refs = [clip(speech, "slt", 1)]
+    kw = dict(target_refs=refs, source=src, with_mos=False, f0_method="dio")
+    intact = metrics.score(y, sr, **kw)
+    scrambled = metrics.score(_scrambled(y, sr), sr, **kw)
+    assert intact.cer < 0.25, intact.heard                       # control: the words come through
+    assert scrambled.cer > intact.cer + 0.3, scrambled.heard     # the words are lost ...
+    assert abs(scrambled.speaker_similarity_target - intact.speaker_similarity_target) < 0.1  # ... the voice is not
+    assert scrambled.speaker_similarity_target > 0.75
+    assert "transcript" in intact.methods["cer"] and intact.heard["truth"].startswith(
+        metrics.normalise_text((speech / "slt" / "slt_000.txt").read_text())[:10])
+
+
+def test_reference_rows_source_floor_and_target_ceiling(speech):
+    card = metrics.score(clip(speech, "rms", 1), target_refs=[clip(speech, "slt", i) for i in range(2)],
+                         source=clip(speech, "rms", 1), with_mos=False, f0_method="dio")
+    rows = card.reference_rows()
+    assert set(rows) == {"source", "target_vs_target"}
+    assert rows["source"]["cer"] == card.cer                      # converted = source: same words heard
+    assert rows["target_vs_target"]["speaker_similarity_target"] > 0.8          # slt vs slt
+    assert rows["source"]["speaker_similarity_target"] < rows["target_vs_target"]["speaker_similarity_target"] - 0.1
+    assert rows["target_vs_target"]["cer"] is not None and rows["target_vs_target"]["cer"] < 0.3
+    assert "target vs target" in card.table()
+    one_ref = metrics.score(clip(speech, "rms", 1), target_refs=[clip(speech, "slt", 0)],
+                            with_mos=False, with_cer=False)
+    assert "speaker_similarity_target" not in one_ref.ceiling     # a ceiling needs two target clips
+
+
+def test_cer_is_none_with_a_note_without_a_recogniser(speech, monkeypatch):
+    monkeypatch.setattr(metrics, "_recogniser", lambda: None)
+    card = metrics.score(clip(speech, "rms"), target_refs=None, source=clip(speech, "rms"), with_mos=False)
+    assert card.cer is None and card.to_dict()["cer"] is None
+    assert any("pocketsphinx" in n for n in card.notes)

@@ -35,16 +35,28 @@ def two_speakers(n=600, seed=0, dim=16):
 # ---------------------------------------------------------------------------- the index
 
 
-def test_retrieve_is_the_inverse_square_distance_average_of_the_k_nearest():
+def test_retrieve_weights_neighbours_as_rvc_does_one_over_distance_to_the_fourth():
+    import faiss
+
     rng = np.random.default_rng(1)
     keys = rng.normal(size=(50, 4)).astype(np.float32)
     query = rng.normal(size=(7, 4)).astype(np.float32)
     index = rvc.FeatureIndex(keys, speaker="x", k=3)
     d = np.linalg.norm(query[:, None] - keys[None], axis=2)
     nearest = np.argsort(d, axis=1)[:, :3]
-    w = 1 / np.take_along_axis(d, nearest, axis=1) ** 2
-    expected = (keys[nearest] * (w / w.sum(1, keepdims=True))[..., None]).sum(1)
+    # RVC's own lines, on a faiss L2 index (which returns squared distances)
+    flat = faiss.IndexFlatL2(4)
+    flat.add(keys)
+    score, ix = flat.search(query, 3)
+    np.testing.assert_allclose(score, np.take_along_axis(d, nearest, axis=1) ** 2, rtol=1e-4)
+    weight = np.square(1 / score)
+    weight /= weight.sum(axis=1, keepdims=True)
+    expected = np.sum(keys[ix] * np.expand_dims(weight, axis=2), axis=1)
     np.testing.assert_allclose(index.retrieve(query), expected, rtol=1e-4, atol=1e-5)
+    # control: weights of 1/d^2 give a different average
+    w2 = 1 / np.take_along_axis(d, nearest, axis=1) ** 2
+    by_d2 = (keys[nearest] * (w2 / w2.sum(1, keepdims=True))[..., None]).sum(1)
+    assert np.abs(index.retrieve(query) - by_d2).max() > 1e-2
     dist, idx = index.search(query)
     assert (np.sort(idx, 1) == np.sort(nearest, 1)).all() and (np.diff(dist, axis=1) >= 0).all()
     np.testing.assert_array_equal(index.blend(query, 0.0), query)

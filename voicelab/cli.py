@@ -30,7 +30,7 @@ VERBS: dict[str, str] = {
     "prep": "turn recordings into a so-vits-svc data set with a report",
     "train": "train a so-vits-svc model on a prepared data set",
     "convert": "convert audio into a trained voice",
-    "score": "score a conversion (speaker similarity, F0, MCD, MOS)",
+    "score": "score a conversion (speaker similarity, F0, MCD, MOS, CER)",
     "app": "start the Gradio conversion app for a trained model",
 }
 
@@ -207,16 +207,23 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=None, help="the recording that was converted")
     parser.add_argument("--reference", default=None,
                         help="the target speaker saying the same words (enables MCD)")
+    parser.add_argument("--transpose", type=float, default=0.0, metavar="SEMITONES",
+                        help="the pitch shift the conversion was asked for (F0 against the source)")
+    parser.add_argument("--text", default=None,
+                        help="the words of the source, for CER (default: SOURCE.txt beside the "
+                             "source if there is one, else the words heard in the source)")
     parser.add_argument("--no-mos", action="store_true", help="skip the MOS predictor")
 
 
 def run_score(args: argparse.Namespace) -> int:
-    """Print the score card as JSON (null where not computable)."""
+    """Print the score card as JSON (null where not computable), with its reference rows."""
     from .voice.metrics import score
 
     card = score(args.converted, target_refs=list(args.target), source=args.source,
-                 reference=args.reference, with_mos=not args.no_mos)
-    print(json.dumps(card.to_dict(), indent=2))
+                 reference=args.reference, with_mos=not args.no_mos, transpose=args.transpose,
+                 text=args.text)
+    print(json.dumps({**card.to_dict(), "reference_rows": card.reference_rows(),
+                      "words": card.heard, "notes": card.notes}, indent=2))
     return 0
 
 

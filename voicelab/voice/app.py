@@ -20,7 +20,7 @@ from ..core import runtime
 
 __all__ = ["reference_clips", "convert_and_score", "build_app", "launch"]
 
-SCORE_HEADERS = ["metric", "converted", "source", "how it was computed"]
+SCORE_HEADERS = ["metric", "converted", "source", "target vs target", "how it was computed"]
 
 
 def reference_clips(model, speaker: str | None = None, n: int = 5) -> list[Path]:
@@ -119,6 +119,7 @@ def build_app(model, *, speaker: str | None = None, target_refs=None, title: str
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
+    from . import metrics
     from ..core.errors import VoicelabError
 
     kind, loaded, f0_methods, default_f0, index = _engine(model, index)   # fails now if bad
@@ -136,7 +137,9 @@ def build_app(model, *, speaker: str | None = None, target_refs=None, title: str
                                           index_ratio=float(ratio))
         except (VoicelabError, ValueError, KeyError, FileNotFoundError) as err:
             raise gr.Error(str(err)) from err
-        return str(out), [list(r) for r in card.rows(digits=2)] + [["note", "", "", n] for n in card.notes]
+        words = [[metrics.HEARD_LABELS[name], "", "", "", text] for name, text in card.heard.items()]
+        return str(out), [list(r) for r in card.rows(digits=2)] + words + [["note", "", "", "", n]
+                                                                          for n in card.notes]
 
     if kind == "rvc":
         label, weights = loaded.weights.parent.name, loaded.weights.name

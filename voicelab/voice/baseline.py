@@ -288,7 +288,7 @@ def _fit(src, tgt, config, stats, tensors, *, seed, steps, hidden, context, orde
             n_steps = steps if it == iterations - 1 or iterations <= 1 else max(1, steps // 2)
             iterator = range(n_steps)
             if progress:
-                from tqdm.auto import tqdm
+                from tqdm.std import tqdm   # a text bar: it renders on GitHub too
 
                 iterator = tqdm(iterator, desc=f"training pass {it + 1}/{iterations}")
             net.train()

@@ -131,7 +131,7 @@ class DatasetReport:
                 ("loudness", _range(self.loudness_lufs, "LUFS")),
                 ("clips with clipping", str(self.clipped_clips)),
                 ("silence ratio", f"{self.silence_ratio:.0%} of frames (mean)"),
-                ("estimated SNR", "n/a" if self.snr_db is None else f"{self.snr_db:.0f} dB (median)"),
+                ("estimated SNR", _snr_text(self.snr_db)),
                 ("audio left out", f"{self.dropped_seconds:.1f} s"),
                 ("separation", self.separation or "none")]
         width = max(len(k) for k, _ in rows)
@@ -156,7 +156,7 @@ class DatasetReport:
         panels = [
             (self.lengths, "clip length (s)", RULE_CLIP_SECONDS),
             (self.loudness_lufs, "loudness (LUFS)", ()),
-            ([s["snr_db"] for s in stats], "estimated SNR (dB)", (20.0,)),
+            ([s["snr_db"] for s in stats], f"estimated SNR (dB, capped at {SNR_CAP_DB:g})", (20.0,)),
             ([s["silence_ratio"] for s in stats], "silence ratio", ()),
         ]
         for ax, (values, label, lines) in zip(axes, panels):
@@ -412,7 +412,7 @@ def prepare_dataset(inputs, speaker: str, out_dir, *, separate=None, min_seconds
     usable = 0
     iterator = found
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm.std import tqdm   # a text bar: it renders on GitHub too
         iterator = tqdm(found, desc=f"prep {speaker}", unit="file")
     for path, label in iterator:
         try:
@@ -557,3 +557,13 @@ def example_voice(n_files: int = 240) -> list[Path]:
                 "Use your own recordings (or voicelab.data.speech.make_speech() in QUICK mode), or run "
                 f"once in FULL mode with internet. Details: {err}") from err
     return paths
+
+
+def _snr_text(snr_db: float | None) -> str:
+    """The median SNR for the table; at the cap it is a lower bound, not a measurement."""
+    if snr_db is None:
+        return "n/a"
+    if snr_db >= SNR_CAP_DB:
+        return (f"at least {SNR_CAP_DB:g} dB (median; the estimate's cap: the quietest frames are "
+                "near digital silence)")
+    return f"{snr_db:.0f} dB (median)"

@@ -16,6 +16,17 @@ Every number says how it was computed (:attr:`ScoreCard.methods`):
 * MOS: DistillMOS, a small predictor of the mean opinion score (1 bad .. 5 excellent)
   distilled from an XLS-R quality model; weights ship in the ``distillmos`` wheel and
   it runs offline on a CPU. No reference needed.
+* CER: character error rate of the words an offline recogniser hears in the conversion
+  (CMU PocketSphinx, US-English model inside the ``pocketsphinx`` wheel, the same in QUICK
+  and FULL mode) against the words of the source: its transcript where known, else the
+  words the same recogniser hears in the source. 0 = every character heard right; a
+  conversion that keeps the voice but loses the words scores high. None where no
+  recogniser is installed.
+
+Besides the converted clip, the card scores two reference rows: the unconverted source
+(its CER against its transcript is the recogniser's floor) and target-vs-target (each
+target clip against the others: the similarity a real recording of the target reaches,
+the ceiling).
 
 All audio is resampled to 16 kHz mono first (the rate the two models were trained on).
 """
@@ -35,12 +46,13 @@ from ..core.errors import AudioError, ScoreError
 
 __all__ = [
     "SR", "ScoreCard", "score", "speaker_similarity",
-    "f0_contour", "f0_rmse_cents", "vuv_error", "mcd", "mos", "ScoreError",
+    "f0_contour", "f0_rmse_cents", "vuv_error", "mcd", "mos", "recognise", "normalise_text", "cer",
+    "ScoreError",
 ]
 
 _MCD_K = 10.0 / math.log(10.0) * math.sqrt(2.0)
 KEYS = ("speaker_similarity_target", "speaker_similarity_source", "f0_rmse_cents", "vuv_error",
-        "mcd_db", "mos")
+        "mcd_db", "mos", "cer")
 
 
 def speaker_similarity(y, refs, sr: int | None = None) -> float:
@@ -160,6 +172,75 @@ def mos(y, sr: int | None = None) -> float:
         return float(_mos_model()(x).squeeze())
 
 
+# ------------------------------------------------------------------ intelligibility (CER)
+
+
+@lru_cache(maxsize=1)
+def _recogniser():
+    try:
+        import pocketsphinx
+    except ImportError:
+        return None
+    decoder = pocketsphinx.Decoder(samprate=SR, loglevel="FATAL")
+    return decoder, decoder.get_cmn()
+
+
+def recognise(y, sr: int | None = None) -> str | None:
+    """The words an offline recogniser hears in one clip (lower case), or None without one.
+
+    Introduced in notebook 10. CMU PocketSphinx with the US-English acoustic model,
+    dictionary and language model that ship inside the ``pocketsphinx`` wheel (no download),
+    on 16 kHz mono audio. Small and fast, not state of the art: the source's own CER is the
+    floor below which no conversion can score.
+    """
+    loaded = _recogniser()
+    if loaded is None:
+        return None
+    decoder, cmn_start = loaded
+    x = speaker.clip(y, sr, "the clip")
+    pcm = (np.clip(x, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+    decoder.reinit_feat()          # forget what earlier clips taught its feature normalisation,
+    decoder.set_cmn(cmn_start)     # so a clip is heard the same whatever was heard before it
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    return normalise_text(hyp.hypstr) if hyp is not None else ""
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, letters, digits and apostrophes only, single spaces: what CER compares."""
+    kept = "".join(ch if ch.isalnum() or ch == "'" else " " for ch in text.lower())
+    return " ".join(kept.split())
+
+
+def cer(heard: str, truth: str) -> float | None:
+    """Character error rate: edit distance (insertions, deletions, substitutions) / len(truth).
+
+    Introduced in notebook 10. Both texts are normalised first (:func:`normalise_text`).
+    0 when every character matches; it can exceed 1 when much more is heard than was said.
+    None when ``truth`` has no characters left to compare against.
+    """
+    a, b = normalise_text(heard), normalise_text(truth)
+    if not b:
+        return None
+    row = list(range(len(b) + 1))          # distances from a[:0] to every prefix of b
+    for i, ca in enumerate(a, start=1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, start=1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1] / len(b)
+
+
+def _transcript_beside(clip) -> str | None:
+    """The text of ``clip.txt`` beside an audio file (as voicelab's data sets write them), if any."""
+    if isinstance(clip, (str, os.PathLike)):
+        txt = Path(clip).with_suffix(".txt")
+        if txt.is_file():
+            return txt.read_text(encoding="utf-8").strip() or None
+    return None
+
+
 # ---------------------------------------------------------------------------- score card
 
 _LABELS = {
@@ -169,7 +250,12 @@ _LABELS = {
     "vuv_error": ("V/UV error", ""),
     "mcd_db": ("MCD", "dB"),
     "mos": ("MOS", "1-5"),
+    "cer": ("CER of the words heard", ""),
 }
+#: The columns of :meth:`ScoreCard.rows` (and of the app's score table).
+HEADERS = ("metric", "converted", "source", "target vs target", "how it was computed")
+HEARD_LABELS = {"truth": "words said (CER compares with these)", "converted": "heard in the conversion",
+          "source": "heard in the source", "target": "heard in the target clip"}
 
 
 @dataclass
@@ -177,8 +263,12 @@ class ScoreCard:
     """The numbers of one conversion, None where not computable. Introduced in notebook 10.
 
     ``before`` holds the same numbers for the unconverted source where they make sense
-    (its similarity to the target, its MCD to the parallel reference), so a table can
-    show what the conversion changed. ``methods`` says how each number was computed.
+    (its similarity to the target, its MCD to the parallel reference, its CER against its
+    transcript: the recogniser's floor), so a table can show what the conversion changed.
+    ``ceiling`` holds them for real recordings of the target (target-vs-target: a target
+    clip's similarity to the other target clips, its MOS, its CER), the best a conversion
+    can hope for. ``heard`` keeps the recognised words ("converted", "source") and the
+    text CER was measured against ("truth"). ``methods`` says how each number was computed.
     """
 
     speaker_similarity_target: float | None = None
@@ -187,34 +277,44 @@ class ScoreCard:
     vuv_error: float | None = None
     mcd_db: float | None = None
     mos: float | None = None
+    cer: float | None = None
     before: dict = field(default_factory=dict)
+    ceiling: dict = field(default_factory=dict)
+    heard: dict = field(default_factory=dict)
     methods: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The six numbers (None where not computable), for JSON."""
-        return {k: (None if getattr(self, k) is None else round(float(getattr(self, k)), 4))
-                for k in KEYS}
+        """The seven numbers of the conversion (None where not computable), for JSON."""
+        return {k: _round(getattr(self, k)) for k in KEYS}
 
-    def rows(self, digits: int = 3) -> list[tuple[str, str, str, str]]:
-        """One row per number: (metric, converted value, source value, how it was computed)."""
+    def reference_rows(self) -> dict:
+        """The reference rows, for JSON: ``{"source": {...}, "target_vs_target": {...}}``."""
+        return {"source": {k: _round(self.before.get(k)) for k in KEYS},
+                "target_vs_target": {k: _round(self.ceiling.get(k)) for k in KEYS}}
+
+    def rows(self, digits: int = 3) -> list[tuple[str, str, str, str, str]]:
+        """One row per number: (metric, converted, source, target vs target, how it was computed)."""
         rows = []
         for key in KEYS:
             name, unit = _LABELS[key]
             label = f"{name} ({unit})" if unit else name
             rows.append((label, _fmt(getattr(self, key), digits), _fmt(self.before.get(key), digits),
+                         _fmt(self.ceiling.get(key), digits),
                          self.methods.get(key, "not computable with the inputs given")))
         return rows
 
     def table(self, digits: int = 3) -> str:
-        """A plain-text table: metric, converted value, source value (before), how computed."""
-        rows = [("metric", "converted", "source", "how it was computed")] + self.rows(digits)
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        """A plain-text table: metric, converted, source, target vs target, how computed."""
+        rows = [HEADERS] + self.rows(digits)
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = []
         for n, r in enumerate(rows):
-            lines.append("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
+            lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
             if n == 0:
-                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(r[3]))
+                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(r[4]))
+        lines += [f'{HEARD_LABELS[name]}: ' + (f'"{words}"' if words else "(no words)")
+                  for name, words in self.heard.items() if words is not None]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -225,33 +325,38 @@ class ScoreCard:
         p.text(self.table())
 
     def plot(self, title: str | None = None):
-        """Bar charts of the computable numbers, converted next to the source; returns the Figure."""
+        """Bar charts of the computable numbers: source (grey), converted (blue), target (green).
+
+        Returns the Figure.
+        """
         import matplotlib.pyplot as plt
 
         groups = [("speaker similarity (cosine)",
-                   [("to target", self.speaker_similarity_target,
-                     self.before.get("speaker_similarity_target")),
-                    ("to source", self.speaker_similarity_source, None)], (0, 1)),
-                  ("F0 RMSE (cents)", [("", self.f0_rmse_cents, self.before.get("f0_rmse_cents"))], None),
-                  ("V/UV error (fraction)", [("", self.vuv_error, self.before.get("vuv_error"))], (0, 1)),
-                  ("MCD (dB)", [("", self.mcd_db, self.before.get("mcd_db"))], None),
-                  ("MOS (DistillMOS)", [("", self.mos, self.before.get("mos"))], (1, 5))]
-        groups = [g for g in groups if any(v is not None for _, v, _ in g[1])]
-        fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(3.2 * max(1, len(groups)), 3.2),
+                   [("to target", "speaker_similarity_target"), ("to source", "speaker_similarity_source")],
+                   (0, 1)),
+                  ("F0 RMSE (cents)", [("", "f0_rmse_cents")], None),
+                  ("V/UV error (fraction)", [("", "vuv_error")], (0, 1)),
+                  ("MCD (dB)", [("", "mcd_db")], None),
+                  ("MOS (DistillMOS)", [("", "mos")], (1, 5)),
+                  ("CER (PocketSphinx)", [("", "cer")], None)]
+        columns = [("source", self.before, "tab:gray"), ("converted", None, "tab:blue"),
+                   ("target", self.ceiling, "tab:green")]
+        bars_of = {}
+        for name, keys, ylim in groups:
+            bars = []
+            for label, key in keys:
+                for column, values, color in columns:
+                    v = getattr(self, key) if values is None else values.get(key)
+                    if v is not None:
+                        bars.append((f"{label}\n{column}".strip(), v, color))
+            if bars:
+                bars_of[name] = (bars, ylim)
+        fig, axes = plt.subplots(1, max(1, len(bars_of)), figsize=(3.4 * max(1, len(bars_of)), 3.2),
                                  squeeze=False)
-        for ax, (name, bars, ylim) in zip(axes[0], groups):
-            labels, values, colors = [], [], []
-            for label, after, before in bars:
-                if before is not None:
-                    labels.append(f"{label}\nsource".strip())
-                    values.append(before)
-                    colors.append("tab:gray")
-                if after is not None:
-                    labels.append(f"{label}\nconverted".strip())
-                    values.append(after)
-                    colors.append("tab:blue")
+        for ax, (name, (bars, ylim)) in zip(axes[0], bars_of.items()):
+            labels, values, colors = zip(*bars)
             ax.bar(range(len(values)), values, color=colors)
-            ax.set_xticks(range(len(values)), labels, fontsize=8)
+            ax.set_xticks(range(len(values)), labels, fontsize=7)
             for i, v in enumerate(values):
                 ax.annotate(f"{v:.2f}", (i, v), ha="center", va="bottom", fontsize=8)
             if ylim:
@@ -263,23 +368,31 @@ class ScoreCard:
         return fig
 
 
+def _round(v):
+    return None if v is None else round(float(v), 4)
+
+
 def _fmt(v, digits: int) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
 def score(converted, sr: int | None = None, *, target_refs, source=None, reference=None,
-          with_mos: bool = True, f0_method: str = "harvest", transpose: float = 0.0) -> ScoreCard:
-    """Score one conversion. Introduced in notebook 10.
+          with_mos: bool = True, f0_method: str = "harvest", transpose: float = 0.0,
+          text: str | None = None, with_cer: bool = True) -> ScoreCard:
+    """Score one conversion, with the source and target-vs-target as reference rows. Notebook 10.
 
     ``converted``: a path, or an array at ``sr`` Hz. ``target_refs``: clips of the target
     speaker (paths, ``(y, sr)`` pairs, or arrays at ``sr``), or None when there are none
-    (e.g. a model from the Hub): then similarity to the target is not computed. ``source``:
-    the clip that was converted. ``reference``: the target speaker saying the same words (a
-    parallel recording), which makes MCD possible. ``transpose`` (semitones): the pitch shift
-    the conversion was asked for; F0 against the source is compared with the source's F0
-    shifted by it. Numbers the inputs cannot give are None. A converted clip in which the
-    speaker encoder's voice detector finds no speech (e.g. buzz from an untrained model)
-    gets no similarity numbers and a note saying so.
+    (e.g. a model from the Hub): then similarity to the target is not computed; with two or
+    more, each is also compared with the mean of the others (the target-vs-target ceiling).
+    ``source``: the clip that was converted. ``reference``: the target speaker saying the
+    same words (a parallel recording), which makes MCD possible. ``transpose`` (semitones):
+    the pitch shift the conversion was asked for; F0 against the source is compared with the
+    source's F0 shifted by it. ``text``: the words of the source; default the transcript
+    ``SOURCE.txt`` beside a source file, else the words the recogniser hears in the source.
+    Numbers the inputs cannot give are None. A converted clip in which the speaker
+    encoder's voice detector finds no speech (e.g. buzz from an untrained model) gets no
+    similarity numbers and a note saying so.
     """
     if isinstance(target_refs, (str, os.PathLike, np.ndarray)):
         target_refs = [target_refs]
@@ -290,6 +403,22 @@ def score(converted, sr: int | None = None, *, target_refs, source=None, referen
     src = None if source is None else speaker.clip(source, sr, "the source clip")
     ref = None if reference is None else speaker.clip(reference, sr, "the parallel reference")
     card = ScoreCard()
+    _similarities(card, y, src, target_refs, sr)
+    _pitch_and_mcd(card, y, src, ref, f0_method, transpose)
+    if with_mos:
+        card.mos = mos(y, SR)
+        card.methods["mos"] = "DistillMOS v7 (distillmos wheel), predicted 1-5, no reference"
+        if src is not None:
+            card.before["mos"] = mos(src, SR)
+        if target_refs is not None:
+            card.ceiling["mos"] = mos(speaker.clip(target_refs[0], sr, "a target reference"), SR)
+    if with_cer:
+        truth = text if text is not None else _transcript_beside(source)
+        _intelligibility(card, y, src, truth, target_refs, sr)
+    return card
+
+
+def _similarities(card: ScoreCard, y, src, target_refs, sr) -> None:
     enc = "Resemblyzer d-vector (GE2E LSTM), cosine"
     try:
         emb = speaker.embedding(y, SR)
@@ -300,20 +429,28 @@ def score(converted, sr: int | None = None, *, target_refs, source=None, referen
     if target_refs is None:
         card.notes.append("no clips of the target speaker given: similarity to the target needs some")
     else:
-        tgt_emb = np.mean([speaker.embedding(speaker.clip(r, sr, "a target reference"), SR)
-                           for r in target_refs], axis=0)
+        ref_embs = [speaker.embedding(speaker.clip(r, sr, "a target reference"), SR) for r in target_refs]
+        tgt_emb = np.mean(ref_embs, axis=0)
+        if len(ref_embs) >= 2:   # the ceiling: each real target clip against the mean of the others
+            card.ceiling["speaker_similarity_target"] = float(np.mean(
+                [speaker.cosine(e, np.mean(ref_embs[:i] + ref_embs[i + 1:], axis=0))
+                 for i, e in enumerate(ref_embs)]))
     if src is not None:
         src_emb = speaker.embedding(src, SR)
     if emb is not None and tgt_emb is not None:
         card.speaker_similarity_target = speaker.cosine(emb, tgt_emb)
-        card.methods["speaker_similarity_target"] = (f"{enc} with the mean of {len(target_refs)} "
-                                                     "target clip(s)")
+        card.methods["speaker_similarity_target"] = (
+            f"{enc} with the mean of {len(target_refs)} target clip(s)"
+            + ("; target vs target: each target clip with the mean of the others"
+               if "speaker_similarity_target" in card.ceiling else ""))
     if emb is not None and src_emb is not None:
         card.speaker_similarity_source = speaker.cosine(emb, src_emb)
         card.methods["speaker_similarity_source"] = f"{enc} with the source clip"
     if src_emb is not None and tgt_emb is not None:
         card.before["speaker_similarity_target"] = speaker.cosine(src_emb, tgt_emb)
 
+
+def _pitch_and_mcd(card: ScoreCard, y, src, ref, f0_method: str, transpose: float) -> None:
     f0, mc = _mcep(y, f0_method)
     if ref is not None:
         f0_ref, mc_ref = _mcep(ref, f0_method)
@@ -345,9 +482,35 @@ def score(converted, sr: int | None = None, *, target_refs, source=None, referen
         if card.f0_rmse_cents is not None:
             card.methods["f0_rmse_cents"] = "RMS of 1200*log2(F0/F0_ref) over frames voiced in both; " + how
         card.methods["vuv_error"] = "fraction of frames voiced in exactly one of the two; " + how
-    if with_mos:
-        card.mos = mos(y, SR)
-        card.methods["mos"] = "DistillMOS v7 (distillmos wheel), predicted 1-5, no reference"
-        if src is not None:
-            card.before["mos"] = mos(src, SR)
-    return card
+
+
+def _intelligibility(card: ScoreCard, y, src, truth: str | None, target_refs, sr) -> None:
+    heard = recognise(y, SR)
+    if heard is None:
+        card.notes.append("no CER: no speech recogniser installed (`pip install pocketsphinx`)")
+        return
+    asr = "PocketSphinx en-us (in its wheel), edit distance over characters / length"
+    heard_src = recognise(src, SR) if src is not None else None
+    if truth is not None and normalise_text(truth):
+        card.heard["truth"] = normalise_text(truth)
+    card.heard["converted"] = heard
+    if truth is not None and normalise_text(truth):
+        card.cer = cer(heard, truth)
+        card.methods["cer"] = f"{asr}, against the source's transcript"
+        if heard_src is not None:
+            card.before["cer"] = cer(heard_src, truth)
+            card.heard["source"] = heard_src
+            card.methods["cer"] += "; the source's own CER is the recogniser's floor"
+    elif heard_src:
+        card.cer = cer(heard, heard_src)
+        card.heard["source"] = heard_src
+        card.methods["cer"] = f"{asr}, against the words it hears in the source (no transcript given)"
+    else:
+        card.notes.append("no CER: it needs the source, its transcript, or words heard in the source")
+    for r in target_refs or []:   # the ceiling: a real target clip against its own transcript
+        text = _transcript_beside(r)
+        if text is not None and normalise_text(text):
+            words = recognise(speaker.clip(r, sr, "a target reference"), SR)
+            card.ceiling["cer"] = cer(words, text)
+            card.heard["target"] = words
+            break

@@ -134,8 +134,9 @@ class FeatureIndex:
     """A nearest-neighbour index over one speaker's content-feature frames. Introduced in notebook 11.
 
     ``features`` is float32 ``(N, D)`` (D = 768 for ContentVec). :meth:`retrieve` replaces each
-    query frame by the average of its ``k`` nearest frames weighted by 1/distance², RVC's
-    rule; :meth:`blend` mixes that with the query by ``ratio`` (RVC's *index rate*).
+    query frame by the average of its ``k`` nearest frames weighted by 1/distance⁴, RVC's
+    rule (its faiss index returns squared distances d², and RVC weights by ``np.square(1 /
+    d²)``); :meth:`blend` mixes that with the query by ``ratio`` (RVC's *index rate*).
     """
 
     features: np.ndarray
@@ -189,9 +190,14 @@ class FeatureIndex:
         return np.concatenate(dists), np.concatenate(idx)
 
     def retrieve(self, query) -> np.ndarray:
-        """Each query frame replaced by its neighbours' average, weights 1/distance²: ``(frames, D)``."""
+        """Each query frame replaced by its neighbours' average, weights 1/distance⁴: ``(frames, D)``.
+
+        As RVC's pipeline: ``score, ix = index.search(npy, k=8)`` (faiss, L2 metric: squared
+        distances), ``weight = np.square(1 / score)``.
+        """
         d, idx = self.search(query)
-        w = 1.0 / np.square(np.maximum(d, 1e-6))
+        squared = np.maximum(np.square(d), 1e-12)
+        w = np.square(1.0 / squared)
         w /= w.sum(axis=1, keepdims=True)
         return np.einsum("tk,tkd->td", w, self.features[idx]).astype(np.float32)
 

@@ -218,7 +218,8 @@ def model_card(info: dict, card=None) -> str:
               "## Score card", ""]
     if card is not None:
         lines += ["One held-out clip converted by this model (voicelab's score card, notebook 10):", "",
-                  "| metric | converted | source | how it was computed |", "|---|---|---|---|"]
+                  "| metric | converted | source | target vs target | how it was computed |",
+                  "|---|---|---|---|---|"]
         lines += [f"| {' | '.join(row)} |" for row in card.rows(digits=2)]
         lines += [f"\nNote: {n}" for n in card.notes] + [""]
     else:

@@ -650,7 +650,7 @@ def _progress_callback(total: int, done: int, steps_per_epoch: int = 1,
                        deadline: float | None = None, clock=time.perf_counter):
     """A Lightning callback: one tqdm bar, the measured speed and, with a deadline, the budget."""
     import lightning.pytorch as pl
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm   # a text bar: it renders on GitHub too
 
     class Progress(pl.Callback):
         """One tqdm bar over the target steps, with the generator and discriminator losses.
