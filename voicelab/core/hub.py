@@ -290,7 +290,7 @@ def _url_cache_path(url: str, filename: str | None) -> Path:
 def _download(url: str, dest: Path, sha256: str | None) -> None:
     """Stream ``url`` into ``dest`` all or nothing (:func:`voicelab.core.files.atomic_path`),
     checking its SHA-256 before it is put in place."""
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
 
     request = urllib.request.Request(url, headers={"User-Agent": "voicelab"})
     with files.atomic_path(dest) as tmp:
@@ -305,7 +305,7 @@ def _download(url: str, dest: Path, sha256: str | None) -> None:
             with response:
                 total = response.headers.get("Content-Length")
                 total = int(total) if total and total.isdigit() else None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name,
+                with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, mininterval=10,
                           disable=total is not None and total < 2**20) as bar:
                     while chunk := response.read(2**20):
                         out.write(chunk)
