@@ -342,7 +342,7 @@ def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int 
         order = torch.randperm(B).to(device)
         # about ten updates: each is a line of text kept in a saved notebook
         for step in tqdm(range(steps), desc="acoustic model", unit="step", disable=not progress,
-                         miniters=max(1, steps // 10), mininterval=1.0):
+                         miniters=max(1, steps // 10), mininterval=1.0, maxinterval=float("inf")):
             start = (step * batch_size) % B
             if start < batch_size and step:
                 order = torch.randperm(B).to(device)

@@ -658,7 +658,7 @@ def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speak
         g = torch.Generator().manual_seed(seed)
         # about ten updates: each is a line of text kept in a saved notebook
         for _ in tqdm(range(steps), desc="fine-tune SpeechT5", unit="step", disable=not progress,
-                      miniters=max(1, steps // 10), mininterval=1.0):
+                      miniters=max(1, steps // 10), mininterval=1.0, maxinterval=float("inf")):
             out = model(**examples[int(torch.randint(len(examples), (1,), generator=g))],
                         speaker_embeddings=spk, output_attentions=model.config.use_guided_attention_loss)
             opt.zero_grad()
