@@ -155,6 +155,17 @@ def test_prosody_values_nest_and_emphasis():
     assert (c.rate, c.pitch, c.volume_db) == ssml.EMPHASIS["strong"]
 
 
+def test_a_plan_prints_as_readable_lines_not_reprs():
+    plan = ssml.parse('<speak>Hi. <break time="500ms"/><emphasis>you</emphasis> there.</speak>')
+    lines = [str(item) for item in plan]
+    assert lines[0] == "say   'Hi.'"                       # default settings are not repeated
+    assert lines[1] == "pause 0.5 s  (a <break>)"
+    assert lines[2].startswith("say   'you'  (rate x0.9, pitch +1 semitones, volume +2 dB)")
+    assert str(ssml.Pause(0.3)) == "pause 0.3 s  (end of a sentence or paragraph)"
+    # the control: the dataclass repr, which the notebook used to print, is not such a line
+    assert not any(repr(item) in lines for item in plan) and repr(plan[0]).startswith("Speech(")
+
+
 def test_volume_changes_loudness():
     soft, _ = ssml.render('<speak><prosody volume="x-soft">Seven bright kites.</prosody></speak>')
     norm, _ = ssml.render("<speak>Seven bright kites.</speak>")

@@ -90,6 +90,11 @@ def test_training_beats_the_untrained_model_and_saves_safely(utterances, tmp_pat
     untrained = acoustic.AcousticModel(model.vocab, speakers, hidden=32)
     assert losses[-1] < 0.5 * losses[0]
     assert acoustic.mel_error(model, held) < 0.5 * acoustic.mel_error(untrained, held)
+    # with its own predicted durations (as for new text) too; the untrained model's are not the aligner's,
+    # so for it the two measures differ
+    own = acoustic.mel_error(model, held, own_durations=True)
+    assert own < 0.5 * acoustic.mel_error(untrained, held, own_durations=True)
+    assert acoustic.mel_error(untrained, held, own_durations=True) != acoustic.mel_error(untrained, held)
     S = acoustic.synthesize_mel(model, "Seven bright kites.", "slt")
     assert S.shape[0] == 80 and S.shape[1] > 10
     again = acoustic.AcousticModel.load(model.save(tmp_path / "am"))
@@ -101,6 +106,29 @@ def test_training_beats_the_untrained_model_and_saves_safely(utterances, tmp_pat
 
 
 # ------------------------------------------------------------------------------ Hub models
+
+
+def test_stretch_changes_only_the_length():
+    S = np.stack([np.linspace(0, 1, 10), np.ones(10)]).astype(np.float32)
+    assert np.allclose(acoustic.stretch(S, 10), S)                        # same length: unchanged
+    long = acoustic.stretch(S, 19)
+    assert long.shape == (2, 19) and np.allclose(long[0], np.linspace(0, 1, 19), atol=1e-6)
+    assert not np.allclose(acoustic.stretch(S[:, ::-1], 19), long)         # the control: time order counts
+    with pytest.raises(acoustic.AcousticError, match="frames"):
+        acoustic.stretch(S, 0)
+
+
+def test_acoustic_training_runs_on_the_device_it_is_given(utterances, monkeypatch):
+    speakers = {"slt": np.ones(256, np.float32) / 16, "rms": -np.ones(256, np.float32) / 16}
+    asked = []
+    real_pick = acoustic.runtime.pick_device
+    monkeypatch.setattr(acoustic.runtime, "pick_device", lambda d=None: asked.append(d) or real_pick(d))
+    model, _ = acoustic.train(utterances, speakers, steps=2, hidden=8, progress=False, device="cpu")
+    acoustic.train(utterances, speakers, steps=2, hidden=8, progress=False)
+    assert asked == ["cpu", None]          # given, then the runtime's default
+    assert all(p.device.type == "cpu" for p in model.net.parameters())   # back on the CPU for predict()
+    with pytest.raises(RuntimeError):      # the control: a device that does not exist is really used
+        acoustic.train(utterances, speakers, steps=2, hidden=8, progress=False, device="nosuchdevice")
 
 
 def test_speecht5_stand_in_speaks_through_the_real_loader(slt):
@@ -131,16 +159,20 @@ def test_transformers_pipelines_offline():
         tts.pipeline("gpt-5")
 
 
-def test_speecht5_fine_tuning_lowers_its_loss_on_the_clips():
-    folder = speech.make_speech(["slt"], n_sentences=3) / "slt"
+def test_speecht5_fine_tuning_lowers_its_loss_on_held_out_clips():
+    folder = speech.make_speech(["slt"], n_sentences=5) / "slt"
     clips = tts.transcribed_clips(folder)
-    assert len(clips) == 3 and clips[0][1] == speech.sentences()[0]
+    assert len(clips) == 5 and clips[0][1] == speech.sentences()[0]
+    tune, held = clips[:3], clips[3:]
     models = tts.load_speecht5()
-    before = tts.speecht5_loss(models, clips)
-    assert tts.speecht5_loss(models, clips) == before          # the measurement itself is repeatable
-    result = tts.finetune_speecht5(models, clips, steps=25, lr=1e-3, progress=False)
-    after = tts.speecht5_loss(models, clips, speaker=result["speaker"])
-    assert after < 0.8 * before and len(result["losses"]) == 25
+    before = tts.speecht5_loss(models, held)
+    assert tts.speecht5_loss(models, held) == before          # the measurement itself is repeatable
+    frozen = tts.finetune_speecht5(models, tune, steps=5, lr=0.0, progress=False)
+    # the control: the same loop with a learning rate of 0 leaves the held-out loss where it was
+    assert tts.speecht5_loss(models, held, speaker=frozen["speaker"]) == pytest.approx(before, rel=1e-3)
+    result = tts.finetune_speecht5(models, tune, steps=25, lr=1e-3, progress=False)
+    after = tts.speecht5_loss(models, held, speaker=result["speaker"])
+    assert after < 0.8 * before and len(result["losses"]) == 25     # on clips it never trained on
     assert not np.allclose(result["speaker"], tts.speaker_xvector())               # the speaker was learnt
 
 

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import hub
+from ..core import hub, runtime
 from . import text as textmod
 from ..core.errors import AcousticError
 from ..core.torchutil import seeded
 
 __all__ = ["AcousticError", "Utterance", "tokens", "Vocabulary", "align", "mas",
-           "AcousticModel", "train", "mel_error", "synthesize_mel"]
+           "AcousticModel", "train", "stretch", "mel_error", "synthesize_mel"]
 
 SIL, WORD, UNK = "_", "|", "<unk>"
 
@@ -297,14 +297,18 @@ class AcousticModel:
 
 def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int = 400,
           batch_size: int = 8, hidden: int = 128, kernel: int = 3, lr: float = 2e-3, seed: int = 0,
-          progress: bool = True) -> tuple[AcousticModel, list[float]]:
+          progress: bool = True, device: str | None = None) -> tuple[AcousticModel, list[float]]:
     """Train an :class:`AcousticModel` on aligned utterances (see :func:`align`). Introduced in notebook 07.
 
-    Adam for ``steps`` steps on random batches of ``batch_size`` utterances. Returns the
-    model and the mel loss per step.
+    Adam for ``steps`` steps on random batches of ``batch_size`` utterances, on ``device``
+    (default :func:`voicelab.core.runtime.pick_device`: the GPU in FULL mode where there is one).
+    Returns the model, moved back to the CPU for :meth:`AcousticModel.predict`, and the mel
+    loss per step. ``progress`` shows a text progress bar.
     """
     torch = _torch()
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
+
+    device = torch.device(runtime.pick_device(device))
 
     if not utts or any(u.durations is None for u in utts):
         raise AcousticError("train() needs utterances with durations: run acoustic.align(utts) first.")
@@ -326,17 +330,22 @@ def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int 
         mask[b, :u.S.shape[1]] = 1
     tok_mask = (ids > 0).float()
     log_target = torch.log(durs.float().clamp(min=1))
+    regulated = tuple(r.to(device) for r in model._regulate(durs))
+    ids, emb, target, mask, tok_mask, log_target = (
+        t.to(device) for t in (ids, emb, target, mask, tok_mask, log_target))
+    model.net.to(device)
     with seeded(seed):
         opt = torch.optim.Adam(model.net.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
         model.net.train()
         losses = []
-        regulated = model._regulate(durs)
-        order = torch.randperm(B)
-        for step in tqdm(range(steps), desc="acoustic model", disable=not progress):
+        order = torch.randperm(B).to(device)
+        # about ten updates: each is a line of text kept in a saved notebook
+        for step in tqdm(range(steps), desc="acoustic model", unit="step", disable=not progress,
+                         miniters=max(1, steps // 10), mininterval=1.0, maxinterval=float("inf")):
             start = (step * batch_size) % B
             if start < batch_size and step:
-                order = torch.randperm(B)
+                order = torch.randperm(B).to(device)
             b = order[start:start + batch_size]
             Tb = int(mask[b].sum(1).max())
             reg = tuple(r[b][:, :Tb] for r in regulated)
@@ -352,19 +361,42 @@ def train(utts: list[Utterance], speakers: dict[str, np.ndarray], *, steps: int 
             sched.step()
             losses.append(float(mel_loss.detach()))
         model.net.eval()
+    model.net.to("cpu")
     return model, losses
 
 
-def mel_error(model: AcousticModel, utts: list[Utterance]) -> float:
-    """Mean absolute log10-mel error of ``model`` on aligned utterances, using their aligned durations.
+def stretch(S: np.ndarray, frames: int) -> np.ndarray:
+    """Log-mel ``S`` (80, T) stretched or squeezed in time to (80, ``frames``), linearly interpolated.
 
-    Introduced in notebook 07 (20 * error is roughly dB). Lower is better.
+    Introduced in notebook 07, to compare a spectrogram made with a model's own durations
+    with a recording of another length.
+    """
+    S = np.asarray(S, dtype=np.float32)
+    if frames < 1 or S.ndim != 2 or S.shape[1] < 1:
+        raise AcousticError(f"stretch() needs a (bands, frames) spectrogram and frames >= 1; got "
+                            f"{S.shape} and frames={frames}.")
+    src = np.linspace(0, S.shape[1] - 1, frames)
+    return np.stack([np.interp(src, np.arange(S.shape[1]), band) for band in S])
+
+
+def mel_error(model: AcousticModel, utts: list[Utterance], own_durations: bool = False) -> float:
+    """Mean absolute log10-mel error of ``model`` on aligned utterances. Lower is better.
+
+    Introduced in notebook 07 (20 * error is roughly dB). By default the model is given each
+    utterance's aligned durations (taken from the recording itself), so only the frames are
+    judged. With ``own_durations=True`` it uses its own predicted durations, as it must for new
+    text, and its output is stretched (:func:`stretch`) to the recording's length before the
+    comparison: the error then also counts timing within the sentence, not total length.
     """
     errs = []
     for u in utts:
         if u.durations is None:
             raise AcousticError("mel_error() needs aligned utterances: run acoustic.align first.")
-        S, _ = model.predict(u.toks, u.spk, durations=u.durations)
+        if own_durations:
+            S, _ = model.predict(u.toks, u.spk)
+            S = stretch(S, u.S.shape[1])
+        else:
+            S, _ = model.predict(u.toks, u.spk, durations=u.durations)
         errs.append(np.abs(S - u.S).mean())
     return float(np.mean(errs))
 

@@ -79,6 +79,13 @@ class Speech:
     pitch: float = 0.0
     volume_db: float = 0.0
 
+    def __str__(self) -> str:
+        """One readable line: the words, then only the settings that differ from the voice's own."""
+        settings = ([f"rate x{self.rate:g}"] if self.rate != 1.0 else []) \
+            + ([f"pitch {self.pitch:+g} semitones"] if self.pitch else []) \
+            + ([f"volume {self.volume_db:+g} dB"] if self.volume_db else [])
+        return f"say   '{self.text}'" + (f"  ({', '.join(settings)})" if settings else "")
+
 
 @dataclass(frozen=True)
 class Pause:
@@ -86,6 +93,10 @@ class Pause:
 
     seconds: float
     explicit: bool = False
+
+    def __str__(self) -> str:
+        """One readable line: the length and where the pause comes from."""
+        return f"pause {self.seconds:g} s  ({'a <break>' if self.explicit else 'end of a sentence or paragraph'})"
 
 
 # ------------------------------------------------------------------------------- values

@@ -641,7 +641,7 @@ def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speak
     Returns ``{"losses": [...], "speaker": np.ndarray}``.
     """
     import torch
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
 
     model, processor, _, _ = models
     if not clips:
@@ -656,7 +656,9 @@ def finetune_speecht5(models, clips, *, steps: int = 20, lr: float = 1e-4, speak
     model.train()
     with seeded(seed):
         g = torch.Generator().manual_seed(seed)
-        for _ in tqdm(range(steps), desc="fine-tune SpeechT5", disable=not progress):
+        # about ten updates: each is a line of text kept in a saved notebook
+        for _ in tqdm(range(steps), desc="fine-tune SpeechT5", unit="step", disable=not progress,
+                      miniters=max(1, steps // 10), mininterval=1.0, maxinterval=float("inf")):
             out = model(**examples[int(torch.randint(len(examples), (1,), generator=g))],
                         speaker_embeddings=spk, output_attentions=model.config.use_guided_attention_loss)
             opt.zero_grad()
