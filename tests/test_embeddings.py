@@ -135,3 +135,54 @@ def test_clap_through_the_hub_stand_in():
     np.testing.assert_allclose(T, em.clap_embed_text(model, processor, list(sounds)), atol=1e-6)
     with pytest.raises(em.EmbeddingError):
         em.clap_embed_text(model, processor, "one string")
+
+
+# ------------------------------------------------------------------ a joint space trained here
+
+
+def _clusters(n_per_label, seed):
+    """Four labels, each a direction in 64-D plus noise: embeddings a speaker encoder might give."""
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(0).standard_normal((4, 64))
+    labels = [f"speaker {k}" for k in range(4) for _ in range(n_per_label)]
+    E = np.repeat(centres, n_per_label, axis=0) + 0.8 * rng.standard_normal((4 * n_per_label, 64))
+    return E / np.linalg.norm(E, axis=1, keepdims=True), labels
+
+
+def test_clip_loss_is_low_for_matching_pairs():
+    import torch
+
+    a = torch.nn.functional.normalize(torch.randn(6, 8, generator=torch.Generator().manual_seed(0)), dim=1)
+    matched = em.clip_loss(a, a)
+    shuffled = em.clip_loss(a, a[torch.tensor([1, 2, 3, 4, 5, 0])])     # control: pairs mixed up
+    assert matched < np.log(6) < shuffled
+
+
+def test_joint_space_matches_held_out_clips_and_fails_on_shuffled_labels():
+    E_train, L_train = _clusters(6, seed=1)
+    E_test, L_test = _clusters(6, seed=2)
+    space, losses = em.train_joint_space(E_train, L_train, steps=200, seed=0)
+    assert losses[-1] < losses[0] / 4
+    assert space.embed_labels().shape == (4, 16) and np.allclose(np.linalg.norm(space.embed_audio(E_test), axis=1), 1)
+    assert np.mean(np.array(space.classify(E_test)) == np.array(L_test)) > 0.9
+    # control: the same training on labels shuffled among the clips learns nothing that carries over
+    accs = []
+    for k in range(5):
+        shuffled = list(np.random.default_rng(k).permutation(L_train))
+        s, _ = em.train_joint_space(E_train, shuffled, steps=200, seed=0)
+        accs.append(np.mean(np.array(s.classify(E_test)) == np.array(L_test)))
+    assert np.mean(accs) < 0.5
+    with pytest.raises(em.EmbeddingError, match="one label per embedding"):
+        em.train_joint_space(E_train, L_train[:-1])
+    with pytest.raises(em.EmbeddingError, match="two labels"):
+        em.train_joint_space(E_train[:3], ["a"] * 3)
+
+
+def test_spread_out_separates_labels_and_keeps_the_rest():
+    y = np.array([0.0, 0.01, 0.02, 1.0, 0.5])
+    placed = em.spread_out(y, 0.1)
+    assert np.min(np.diff(np.sort(placed))) >= 0.1 - 1e-9           # no two closer than the gap
+    assert list(np.argsort(placed)) == list(np.argsort(y))           # the order kept
+    assert np.allclose(placed[3:], y[3:])                            # the far-apart ones stay put
+    assert np.min(np.diff(np.sort(y))) < 0.1                         # control: the input did overlap
+    assert np.allclose(em.spread_out(y, 0.0), y)

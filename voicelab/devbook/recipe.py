@@ -293,7 +293,7 @@ def train(model: nn.Module, train_set, val_set, config: TrainConfig | None = Non
     ``resume=False`` starts over in that folder. With ``restore_best=True`` the model ends with
     its best weights, in evaluation mode, every part trainable again.
     """
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
 
     config = config or TrainConfig()
     device = torch.device(config.device)
@@ -339,7 +339,7 @@ def train(model: nn.Module, train_set, val_set, config: TrainConfig | None = Non
             (ckpt_dir / name).unlink(missing_ok=True)
 
     bar = tqdm(range(hist.resumed_from, config.epochs), desc="train", disable=not config.progress,
-               initial=hist.resumed_from, total=config.epochs)
+               initial=hist.resumed_from, total=config.epochs, unit="epoch", mininterval=2)
     for epoch in bar:
         model.train()
         for name in frozen:
@@ -428,7 +428,7 @@ def fit_generator(model: nn.Module, X, y, epochs: int = 30, lr: float = 3e-3, ba
     ``model.reconstruction_loss`` (mean squared error; cross-entropy over tokens for text).
     Returns the mean loss of every epoch.
     """
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
 
     device = next(model.parameters()).device
     Z = _embed_all(model, X)
@@ -438,7 +438,7 @@ def fit_generator(model: nn.Module, X, y, epochs: int = 30, lr: float = 3e-3, ba
     opt = torch.optim.Adam(gen.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     losses = []
-    for _ in tqdm(range(epochs), desc="generator", disable=not progress):
+    for _ in tqdm(range(epochs), desc="generator", unit="epoch", disable=not progress, mininterval=2):
         order = torch.randperm(len(y), generator=g)
         total = 0.0
         for i in range(0, len(y), batch_size):
@@ -605,14 +605,14 @@ def ablation(make_model: Callable[[Constants], nn.Module], train_set, val_set, t
     dropout) is seeded by the seed alone, so two variants with the same seed differ only by
     their constants. Runs keep nothing on disk and end with their last epoch's weights.
     """
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
 
     variants = dict(VARIANTS if variants is None else variants)
     if not variants or not seeds:
         raise ValueError("ablation needs at least one variant and one seed")
     runs = []
     jobs = [(name, seed) for name in variants for seed in seeds]
-    for name, seed in tqdm(jobs, desc="ablation", disable=not progress):
+    for name, seed in tqdm(jobs, desc="ablation", unit="run", disable=not progress, mininterval=2):
         constants = variants[name]
         runtime.seed_everything(seed)
         model = make_model(constants)

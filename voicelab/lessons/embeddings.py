@@ -16,7 +16,9 @@ similar things get nearby vectors, measured by **cosine similarity** (1 = same d
   :func:`similarity_table`, :func:`speakers_separate`, :func:`cluster_agreement`,
   :func:`project_2d`.
 * **A joint audio-text space**: CLAP (:func:`load_clap`, :func:`clap_embed_text`,
-  :func:`clap_embed_audio`) puts sounds and their descriptions in one space.
+  :func:`clap_embed_audio`) puts sounds and their descriptions in one space. Offline, a
+  small one is trained here in seconds (:func:`train_joint_space`, CLIP's loss
+  :func:`clip_loss`): speaker embeddings and a table of label vectors, matched by cosine.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ __all__ = [
     "WordVectors", "analogy_accuracy", "GLOVE", "load_glove",
     "speaker_embeddings", "untrained_speaker_encoder", "ESPEAK_VARIANTS", "espeak_variant", "similarity_table",
     "speakers_separate", "cluster_agreement", "project_2d", "CLAP", "load_clap", "clap_embed_text",
-    "clap_embed_audio", "demo_sounds",
+    "clap_embed_audio", "demo_sounds", "spread_out", "clip_loss", "JointSpace", "train_joint_space",
 ]
 
 
@@ -661,3 +663,139 @@ def demo_sounds(sr: int = 48000, seconds: float = 3.0, seed: int = 0) -> dict[st
     sounds = {"a man speaking": speech, "a piano melody": piano, "rain falling": rain,
               "a drum beat": drums, "an electronic beep": beep}
     return {k: ((0.5 * v / np.max(np.abs(v))).astype(np.float32), sr) for k, v in sounds.items()}
+
+
+def spread_out(values, min_gap: float) -> np.ndarray:
+    """Move ``values`` apart until neighbours are at least ``min_gap`` apart, keeping their
+    order and moving them as little as possible (least squares).
+
+    Used in notebook 06 to place word labels of a plot where they do not overlap: give it the
+    labels' y positions, draw each label at the returned one. Values already far enough
+    apart stay where they are.
+    """
+    v = np.asarray(values, dtype=float)
+    if min_gap < 0:
+        raise ValueError(f"min_gap must be >= 0, got {min_gap}")
+    order = np.argsort(v, kind="stable")
+    steps = min_gap * np.arange(len(v))
+    # with the i-th smallest shifted down by i * min_gap, "gaps >= min_gap" becomes "not
+    # decreasing": pool neighbours that break it into their mean (pool-adjacent-violators)
+    blocks: list[list[float]] = []
+    for x in v[order] - steps:
+        blocks.append([x, 1])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            total, count = blocks.pop()
+            blocks[-1][0] += total
+            blocks[-1][1] += count
+    fitted = np.concatenate([np.full(int(c), t / c) for t, c in blocks]) if blocks else v
+    out = np.empty_like(v)
+    out[order] = fitted + steps
+    return out
+
+
+# ----------------------------------------------------------- a joint space trained here
+
+
+def clip_loss(a, t, temperature: float = 0.1):
+    """CLIP's contrastive loss (InfoNCE) for ``n`` matching pairs: row ``i`` of ``a`` goes with
+    row ``i`` of ``t`` (both ``(n, d)``, unit length).
+
+    Written out in notebook 06. The cosines of every pair, divided by ``temperature``, are
+    scores: each audio row must pick its own text row out of all ``n`` (a cross-entropy), and
+    each text row its own audio row; the loss is the mean of the two.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    logits = a @ t.T / temperature
+    target = torch.arange(len(a), device=a.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+class JointSpace:
+    """Audio and labels in one space: a linear projection of a (frozen) embedding, and one
+    learnt vector per label (the "text encoder": a table). Introduced in notebook 06.
+
+    ``embed_audio(E)`` and ``embed_labels()`` give unit vectors of size ``dim``;
+    ``similarity(E)`` is their cosine table ``(len(E), len(names))``; ``classify(E)`` names
+    the closest label of each row, as CLIP names the closest caption (zero-shot style).
+    """
+
+    def __init__(self, names, in_dim: int, dim: int = 16, seed: int = 0):
+        import torch
+
+        self.names = list(names)
+        with seeded(seed):
+            self.proj = torch.nn.Linear(in_dim, dim, bias=False)
+            self.table = torch.nn.Parameter(torch.randn(len(self.names), dim))
+
+    def __repr__(self) -> str:
+        return (f"JointSpace({self.proj.in_features} -> {self.proj.out_features} dimensions, "
+                f"{len(self.names)} labels)")
+
+    def parameters(self):
+        return [*self.proj.parameters(), self.table]
+
+    def _audio(self, E):
+        import torch
+        import torch.nn.functional as F
+
+        return F.normalize(self.proj(torch.as_tensor(np.asarray(E), dtype=torch.float32)), dim=1)
+
+    def _labels(self):
+        import torch.nn.functional as F
+
+        return F.normalize(self.table, dim=1)
+
+    def embed_audio(self, E) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self._audio(E).numpy()
+
+    def embed_labels(self) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self._labels().numpy()
+
+    def similarity(self, E) -> np.ndarray:
+        return self.embed_audio(E) @ self.embed_labels().T
+
+    def classify(self, E) -> list[str]:
+        return [self.names[i] for i in self.similarity(E).argmax(1)]
+
+
+def train_joint_space(E, labels, loss_fn=clip_loss, dim: int = 16, steps: int = 300,
+                      lr: float = 0.01, seed: int = 0) -> tuple[JointSpace, list[float]]:
+    """Train a :class:`JointSpace` on embeddings ``E`` ``(n, d)`` and their ``labels``.
+
+    Introduced in notebook 06. Each step draws one clip of every label (so the ``k`` labels
+    make ``k`` matching pairs, as a CLIP batch of images and their captions) and takes an Adam
+    step on ``loss_fn(audio vectors, label vectors)``. CPU, a second or two. Returns the space
+    and the loss of every step.
+    """
+    import torch
+
+    E = np.asarray(E, dtype=np.float32)
+    labels = list(labels)
+    if len(E) != len(labels) or len(E) == 0:
+        raise EmbeddingError(f"train_joint_space needs one label per embedding; got {len(E)} "
+                             f"embeddings and {len(labels)} labels.")
+    names = list(dict.fromkeys(labels))
+    if len(names) < 2:
+        raise EmbeddingError("train_joint_space needs at least two labels to tell apart.")
+    space = JointSpace(names, E.shape[1], dim=dim, seed=seed)
+    members = [np.flatnonzero(np.array(labels) == n) for n in names]
+    opt = torch.optim.Adam(space.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+    losses = []
+    with seeded(seed):
+        for _ in range(steps):
+            batch = [int(rng.choice(m)) for m in members]
+            loss = loss_fn(space._audio(E[batch]), space._labels())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return space, losses

@@ -217,8 +217,8 @@ def train_classifier(X, y, hidden: tuple[int, ...] = (), epochs: int = 30, lr: f
     losses = []
     epochs_iter = range(epochs)
     if progress and epochs:
-        from tqdm.auto import tqdm
-        epochs_iter = tqdm(epochs_iter, desc="classifier", unit="epoch")
+        from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
+        epochs_iter = tqdm(epochs_iter, desc="classifier", unit="epoch", mininterval=2)
     model.train()
     for _ in epochs_iter:
         order = torch.randperm(len(Xt), generator=g)

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..core import hub, runtime
 from ..core.torchutil import seeded
 
-__all__ = ["TEXT_MODEL", "CHAT_TEMPLATE", "load_text_model", "answer"]
+__all__ = ["TEXT_MODEL", "CHAT_TEMPLATE", "load_text_model", "answer", "with_temperature", "CharModel"]
 
 TEXT_MODEL_ID = "HuggingFaceTB/SmolLM2-360M-Instruct"
 #: ChatML, the conversation format SmolLM2-Instruct was tuned on (the stand-in uses it too).
@@ -164,12 +164,14 @@ def load_text_model(device: str = "cpu"):
 
 
 def answer(model, tokenizer, prompt: str, max_new_tokens: int = 60,
-           system: str | None = None) -> str:
+           system: str | None = None, temperature: float = 0.0, seed: int = 0) -> str:
     """Ask ``model`` one question: wrap ``prompt`` in its chat template, generate, decode.
 
-    Introduced in notebook 01. Greedy decoding (always the most probable next token), so
-    the same model and prompt give the same answer. Returns the generated text only,
-    without the prompt and special tokens.
+    Introduced in notebook 01. With ``temperature=0`` (the default), greedy decoding: always
+    the most probable next token, so the same model and prompt give the same answer. With
+    ``temperature > 0`` each token is sampled from the model's distribution reshaped by the
+    temperature (:func:`with_temperature`; no top-k or top-p cut), seeded by ``seed``.
+    Returns the generated text only, without the prompt and special tokens.
     """
     import torch
 
@@ -177,14 +179,131 @@ def answer(model, tokenizer, prompt: str, max_new_tokens: int = 60,
         raise ValueError("prompt must be a non-empty string: the question to ask the model")
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
     messages = ([{"role": "system", "content": system}] if system else []) + [
         {"role": "user", "content": prompt}]
     inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
                                            return_dict=True, return_tensors="pt")
     inputs = {k: v.to(model.device) for k, v in inputs.items()}
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    with torch.no_grad():
-        out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=pad)
+    sampling = (dict(do_sample=True, temperature=float(temperature), top_k=0, top_p=1.0)
+                if temperature > 0 else dict(do_sample=False))
+    with torch.no_grad(), seeded(seed):
+        out = model.generate(**inputs, max_new_tokens=max_new_tokens, pad_token_id=pad, **sampling)
     new = out[0, inputs["input_ids"].shape[1]:]
     return tokenizer.decode(new, skip_special_tokens=True).strip()
+
+
+# ------------------------------------------------------------ a language model trained here
+
+
+def with_temperature(p, temperature: float):
+    """Reshape a next-token distribution ``p`` (shape ``(V,)``, sums to 1) with a temperature.
+
+    Introduced in notebook 01. ``p ** (1 / T)``, renormalised: the same as dividing the
+    logits by ``T`` before the softmax. ``T < 1`` sharpens the distribution (the likely
+    tokens get likelier), ``T > 1`` flattens it, ``T = 1`` keeps it, and ``T = 0`` is the
+    limit: all the probability on the most likely token (greedy decoding).
+    """
+    import numpy as np
+
+    p = np.asarray(p, dtype=float)
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if temperature == 0:
+        out = np.zeros_like(p)
+        out[np.argmax(p)] = 1.0
+        return out
+    logits = np.log(np.maximum(p, 1e-300)) / temperature
+    out = np.exp(logits - logits.max())
+    return out / out.sum()
+
+
+class CharModel:
+    """A character-level n-gram language model: P(next character | the previous ``order - 1``).
+
+    Introduced in notebook 01. "Training" is counting: for every context of ``order - 1``
+    characters in ``text``, how often each character follows it; :meth:`probs` mixes in the
+    shorter contexts' counts, so no character has probability 0 and an unseen context falls
+    back on a shorter one. ``alphabet`` (a string or list of characters) is what the model can
+    write, by default the characters of ``text``; ``text=""`` with an ``alphabet`` is the
+    untrained model: every character equally likely.
+    """
+
+    def __init__(self, text: str, order: int = 3, alphabet=None):
+        import numpy as np
+
+        if order < 1:
+            raise ValueError(f"order must be >= 1, got {order}")
+        self.order = order
+        self.chars = sorted(set(alphabet if alphabet is not None else text))
+        if not self.chars:
+            raise ValueError("CharModel needs a text or an alphabet to know its characters")
+        self.index = {c: i for i, c in enumerate(self.chars)}
+        unknown = sorted(set(text) - set(self.chars))
+        if unknown:
+            raise ValueError(f"text has characters outside the alphabet: {''.join(unknown[:10])!r}")
+        self.counts: dict[str, np.ndarray] = {}
+        for k in range(order):             # contexts of 0 .. order-1 characters
+            for i in range(k, len(text)):
+                row = self.counts.setdefault(text[i - k:i], np.zeros(len(self.chars)))
+                row[self.index[text[i]]] += 1
+
+    def __repr__(self) -> str:
+        return f"CharModel(order {self.order}, {len(self.chars)} characters, {len(self.counts)} contexts)"
+
+    def probs(self, context: str):
+        """P(next character | context), shape ``(len(self.chars),)``.
+
+        Interpolated from no context up (Witten-Bell): no context gives the character counts
+        plus one for every character; each longer context seen in training mixes its own
+        counts with the shorter context's distribution, which gets as much weight as the
+        number of different characters seen after it. A context seen often is trusted, one
+        followed by many different characters leans on its suffix, and an unseen one is its
+        suffix's.
+        """
+        import numpy as np
+
+        row = self.counts.get("", np.zeros(len(self.chars)))
+        p = (row + 1.0) / (row.sum() + len(row))
+        for k in range(1, min(self.order - 1, len(context)) + 1):
+            row = self.counts.get(context[len(context) - k:])
+            if row is None:
+                break
+            distinct = np.count_nonzero(row)
+            p = (row + distinct * p) / (row.sum() + distinct)
+        return p
+
+    def sample(self, n_chars: int, temperature: float = 1.0, prompt: str = "", seed: int = 0) -> str:
+        """Generate ``n_chars`` characters after ``prompt``, one at a time, each drawn from
+        :meth:`probs` reshaped by :func:`with_temperature`. Returns the new characters only."""
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        text = prompt
+        for _ in range(n_chars):
+            p = with_temperature(self.probs(text), temperature)
+            text += self.chars[rng.choice(len(p), p=p)]
+        return text[len(prompt):]
+
+    def bits_per_char(self, text: str) -> float:
+        """Cross-entropy of ``text`` under the model, in bits per character (lower: less surprised)."""
+        import numpy as np
+
+        if len(text) < 2:
+            raise ValueError("bits_per_char needs a text of at least 2 characters")
+        return float(np.mean([-np.log2(self.probs(text[:i])[self.index[text[i]]])
+                              for i in range(1, len(text))]))
+
+    def entropy(self, text: str, temperature: float = 1.0) -> float:
+        """Mean entropy (bits) of the next-character distribution at ``temperature``, over the
+        contexts of ``text``: how uncertain the model is about what comes next."""
+        import numpy as np
+
+        def h(p):
+            p = p[p > 0]
+            return -(p * np.log2(p)).sum()
+
+        return float(np.mean([h(with_temperature(self.probs(text[:i]), temperature))
+                              for i in range(1, len(text))]))

@@ -295,7 +295,7 @@ def train_melody_model(tunes, *, steps: int = 300, hidden: int = 64, lr: float =
     Introduced in notebook 12. Each step is one tune (teacher forcing), Adam.
     """
     import torch
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm   # a text bar: it renders in a saved notebook, unlike a widget
 
     data = [encode(t) for t in tunes]
     if not data:
@@ -306,7 +306,8 @@ def train_melody_model(tunes, *, steps: int = 300, hidden: int = 64, lr: float =
     model.net.train()
     with seeded(seed):
         g = torch.Generator().manual_seed(seed)
-        for _ in tqdm(range(steps), desc="melody model", disable=not progress):
+        for _ in tqdm(range(steps), desc="melody model", unit="step", disable=not progress,
+                      mininterval=2):
             rows = data[int(torch.randint(len(data), (1,), generator=g))]
             steps_in, durs_in = _inputs(rows)
             tgt = torch.as_tensor(rows)
