@@ -80,7 +80,8 @@ def _write_text_model_full_stand_in(folder: Path) -> None:
     sharing 5 key/value heads, MLP 2560, 49,152-token vocabulary, tied input/output
     embeddings), stored in bfloat16 as published (about 724 MB). The tokenizer is a real
     byte-level BPE with SmolLM2's special tokens and chat template, trained here on a few
-    sentences, so it has far fewer than 49,152 entries (the model's vocabulary keeps its size).
+    sentences and then padded with made-up words to SmolLM2's 49,152 entries, so every token
+    the model can generate decodes to text, as with the real tokenizer.
     """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -98,6 +99,7 @@ def _write_text_model_full_stand_in(folder: Path) -> None:
                  for b in ("is", "was", "sounds", "speaks", "learns") for c in
                  ("clear", "small", "generated", "pretrained", "a transformer", "random")]
     tok.train_from_iterator(sentences * 4 + [string.printable], trainer=trainer)
+    tok = _padded_vocabulary(tok, 49152)
     config = LlamaConfig(vocab_size=49152, hidden_size=960, intermediate_size=2560,
                          num_hidden_layers=32, num_attention_heads=15, num_key_value_heads=5,
                          max_position_embeddings=8192, rms_norm_eps=1e-5, rope_theta=100000.0,
@@ -118,6 +120,27 @@ def _write_text_model_full_stand_in(folder: Path) -> None:
     model.tie_weights()
     model.save_pretrained(folder, safe_serialization=True)
     _save_tokenizer(tok, folder, _SMOLLM2_SPECIALS, pad="<|im_end|>")   # SmolLM2 pads with <|im_end|>
+
+
+def _padded_vocabulary(tok, size: int):
+    """``tok`` (a trained byte-level BPE) with made-up words (" qa", " qb", ...) appended until
+    its vocabulary has ``size`` entries; its merges and special tokens are unchanged."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    data = json.loads(tok.to_str())
+    vocab = data["model"]["vocab"]
+    n = 0
+    while len(vocab) < size:
+        word, k = "", n
+        while True:
+            word, k = chr(ord("a") + k % 26) + word, k // 26
+            if k == 0:
+                break
+        n += 1
+        vocab.setdefault("\u0120q" + word, len(vocab))
+    return Tokenizer.from_str(json.dumps(data))
 
 
 def _save_tokenizer(tok, folder: Path, specials: list[str], pad: str = "<|endoftext|>") -> None:
