@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -29,7 +30,8 @@ from .. import audio
 from ..core import files, runtime
 from ..core.errors import SynthesisError, UnknownSpeakerError
 
-__all__ = ["Voice", "VOICES", "SPEAKERS", "sentences", "synthesize", "make_speech", "example"]
+__all__ = ["Voice", "VOICES", "SPEAKERS", "sentences", "synthesize", "make_speech", "example",
+           "transcript"]
 
 SR = 16000
 
@@ -144,3 +146,15 @@ def example(spk: str = "slt", index: int = 0) -> Path:
 
 def _write_text(path: Path, text: str) -> None:
     files.write_text(path, text)
+
+
+def transcript(clip) -> str | None:
+    """The words said in ``clip``, from the ``.txt`` of the same name beside it (as
+    :func:`make_speech` writes them and a data set of one's own can), or None when there is no
+    such file, it is empty, or ``clip`` is not a path."""
+    if not isinstance(clip, (str, os.PathLike)):
+        return None
+    txt = Path(clip).with_suffix(".txt")
+    if not txt.is_file():
+        return None
+    return txt.read_text(encoding="utf-8").strip() or None

@@ -28,6 +28,7 @@ from ..core import hub, runtime
 from . import text as textmod
 from ..core.errors import AudioError, TTSError
 from ..core.torchutil import seeded
+from ..data import speech
 
 __all__ = [
     "SR", "TTSError", "FLITE_VOICES", "speak", "trim", "silences", "MEL", "mel", "griffin_lim",
@@ -597,9 +598,9 @@ def transcribed_clips(folder) -> list[tuple[Path, str]]:
         raise TTSError(f"{folder} is not a folder of clips.")
     pairs = []
     for wav in sorted(folder.glob("*.wav")):
-        txt = wav.with_suffix(".txt")
-        if txt.is_file() and txt.read_text(encoding="utf-8").strip():
-            pairs.append((wav, txt.read_text(encoding="utf-8").strip()))
+        text = speech.transcript(wav)
+        if text:
+            pairs.append((wav, text))
     if not pairs:
         raise TTSError(f"no clip in {folder} has a transcript: fine-tuning text to speech needs the words "
                        "of each clip in a .txt file beside its .wav (same name).")

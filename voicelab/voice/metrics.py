@@ -43,6 +43,7 @@ import numpy as np
 from ..audio import speaker
 from ..audio.speaker import SR
 from ..core.errors import AudioError, ScoreError
+from ..data import speech
 
 __all__ = [
     "SR", "ScoreCard", "score", "speaker_similarity",
@@ -232,15 +233,6 @@ def cer(heard: str, truth: str) -> float | None:
     return row[-1] / len(b)
 
 
-def _transcript_beside(clip) -> str | None:
-    """The text of ``clip.txt`` beside an audio file (as voicelab's data sets write them), if any."""
-    if isinstance(clip, (str, os.PathLike)):
-        txt = Path(clip).with_suffix(".txt")
-        if txt.is_file():
-            return txt.read_text(encoding="utf-8").strip() or None
-    return None
-
-
 # ---------------------------------------------------------------------------- score card
 
 _LABELS = {
@@ -413,7 +405,7 @@ def score(converted, sr: int | None = None, *, target_refs, source=None, referen
         if target_refs is not None:
             card.ceiling["mos"] = mos(speaker.clip(target_refs[0], sr, "a target reference"), SR)
     if with_cer:
-        truth = text if text is not None else _transcript_beside(source)
+        truth = text if text is not None else speech.transcript(source)
         _intelligibility(card, y, src, truth, target_refs, sr)
     return card
 
@@ -508,7 +500,7 @@ def _intelligibility(card: ScoreCard, y, src, truth: str | None, target_refs, sr
     else:
         card.notes.append("no CER: it needs the source, its transcript, or words heard in the source")
     for r in target_refs or []:   # the ceiling: a real target clip against its own transcript
-        text = _transcript_beside(r)
+        text = speech.transcript(r)
         if text is not None and normalise_text(text):
             words = recognise(speaker.clip(r, sr, "a target reference"), SR)
             card.ceiling["cer"] = cer(words, text)
