@@ -222,3 +222,107 @@ def test_cer_is_none_with_a_note_without_a_recogniser(speech, monkeypatch):
     card = metrics.score(clip(speech, "rms"), target_refs=None, source=clip(speech, "rms"), with_mos=False)
     assert card.cer is None and card.to_dict()["cer"] is None
     assert any("pocketsphinx" in n for n in card.notes)
+
+
+# ------------------------------------------------------- which recogniser measures CER, by mode
+
+#: A Whisper as narrow as a test can afford (the full stand-in's tokens, files and 30 s input,
+#: width 64 and one layer each side): the FULL code path in seconds, not the real size.
+_NARROW_WHISPER = dict(metrics._WHISPER_BASE_EN, d_model=64, encoder_layers=1, decoder_layers=1,
+                       encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=128,
+                       decoder_ffn_dim=128)
+
+
+@pytest.fixture
+def fresh_recogniser():
+    metrics._recogniser_for.cache_clear()
+    yield
+    metrics._recogniser_for.cache_clear()
+
+
+def _install_whisper(monkeypatch, narrow: bool):
+    from voicelab.core import hub
+
+    if narrow:
+        monkeypatch.setattr(metrics, "_WHISPER_BASE_EN", _NARROW_WHISPER)
+    path = hub.install_stand_in(metrics.WHISPER)
+    metrics._recogniser_for.cache_clear()
+    return path
+
+
+def _spy_on_generate(monkeypatch):
+    """Record each Whisper generate call's ``max_new_tokens`` and the tokens it returned."""
+    from transformers import WhisperForConditionalGeneration
+
+    calls, real = [], WhisperForConditionalGeneration.generate
+
+    def spy(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        calls.append((kwargs.get("max_new_tokens"), kwargs.get("return_timestamps"), out.shape[-1]))
+        return out
+
+    monkeypatch.setattr(WhisperForConditionalGeneration, "generate", spy)
+    return calls
+
+
+def test_quick_mode_measures_cer_with_pocketsphinx(sandbox, fresh_recogniser, speech):
+    rec = metrics.recogniser()
+    assert (rec.name, rec.stand_in, rec.note) == ("pocketsphinx", False, None)
+    card = metrics.score(clip(speech, "rms"), target_refs=None, source=clip(speech, "rms"),
+                         with_mos=False, f0_method="dio")
+    assert card.recogniser == "pocketsphinx" and "PocketSphinx" in card.methods["cer"]
+    assert not any("Whisper" in n or "stand-in" in n for n in card.notes)
+
+
+def test_full_mode_without_whisper_falls_back_to_pocketsphinx_and_says_so(
+        rehearsal_sandbox, fresh_recogniser, speech, capsys):
+    rec = metrics.recogniser()
+    assert rec.name == "pocketsphinx" and "not Whisper" in rec.note and "offline" in rec.note
+    assert cli.main(["score", str(clip(speech, "rms")), "--target", str(clip(speech, "slt")),
+                     "--source", str(clip(speech, "rms")), "--no-mos"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["recogniser"] == "pocketsphinx" and d["cer"] < 0.3       # still measured, by PocketSphinx
+    assert sum("not Whisper" in n for n in d["notes"]) == 1           # one line says why
+    assert "\n" not in rec.note
+
+
+def test_full_mode_with_whisper_installed_hears_with_whisper(
+        rehearsal_sandbox, fresh_recogniser, speech, monkeypatch):
+    """FULL offline with a (narrow) Whisper stand-in in the cache: the real FULL code path."""
+    from voicelab.core import hub
+
+    path = _install_whisper(monkeypatch, narrow=True)
+    assert hub.is_stand_in(path) and (path / "model.safetensors").is_file()
+    calls = _spy_on_generate(monkeypatch)
+    rec = metrics.recogniser()
+    assert (rec.name, rec.stand_in, rec.note) == ("whisper-base.en", True, None)
+    one_s = speech_data.synthesize("Hello there.", "slt")[0][:16000], 16000
+    first = rec(*one_s)
+    assert isinstance(first, str) and first == metrics.normalise_text(first)
+    rec(clip(speech, "rms"))                                    # another clip in between ...
+    assert rec(*one_s) == first                                 # ... changes nothing (no state kept)
+    assert all(ts is False for _, ts, _ in calls)               # no timestamps
+    (cap_1s, _, n_1s), (cap_long, _, _) = calls[0], calls[1]
+    assert cap_1s == metrics.WHISPER_MIN_TOKENS + metrics.WHISPER_TOKENS_PER_S
+    assert n_1s <= cap_1s + 4                                   # prompt (<= 4 tokens) + the cap
+    assert cap_long > cap_1s                                    # control: a longer clip may say more
+    card = metrics.score(clip(speech, "rms"), target_refs=None, source=clip(speech, "rms"),
+                         with_mos=False, f0_method="dio")
+    assert card.recogniser == "whisper-base.en" and "STAND-IN" in card.methods["cer"]
+    assert any("stand-in" in n and "say nothing" in n for n in card.notes)
+
+
+@pytest.mark.fullsize
+def test_full_size_whisper_stand_in_fits_and_runs(rehearsal_sandbox, fresh_recogniser, monkeypatch):
+    """The full-size stand-in (290 MB, about 15 s to write): base.en's shape, loaded with no
+    missing keys, and a 2 s clip heard within the cap."""
+    from transformers import WhisperForConditionalGeneration
+
+    path = _install_whisper(monkeypatch, narrow=False)
+    assert 285e6 < (path / "model.safetensors").stat().st_size < 295e6      # real: 290 MB
+    _, info = WhisperForConditionalGeneration.from_pretrained(path, output_loading_info=True)
+    assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
+    calls = _spy_on_generate(monkeypatch)
+    y = np.random.default_rng(0).normal(0, 0.05, 32000).astype(np.float32)
+    assert isinstance(metrics.recognise(y, 16000), str)
+    assert calls[0][0] == metrics.WHISPER_MIN_TOKENS + 2 * metrics.WHISPER_TOKENS_PER_S

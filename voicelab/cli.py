@@ -223,7 +223,8 @@ def run_score(args: argparse.Namespace) -> int:
                  reference=args.reference, with_mos=not args.no_mos, transpose=args.transpose,
                  text=args.text)
     print(json.dumps({**card.to_dict(), "reference_rows": card.reference_rows(),
-                      "words": card.heard, "notes": card.notes}, indent=2))
+                      "recogniser": card.recogniser, "words": card.heard, "notes": card.notes},
+                     indent=2))
     return 0
 
 

@@ -528,6 +528,40 @@ _ENTRIES = [
                   "many public download scripts (GitHub code search): "
                   "https://huggingface.co/lj1995/VoiceConversionWebUI/resolve/main/rmvpe.pt")),
     Entry(
+        "whisper-base-en", repo_id="openai/whisper-base.en",
+        revision="911407f4214e0e1d82085af863093ec0b66f9cd6",
+        files=(File("config.json", "json", 1_940), File("generation_config.json", "json", 1_530),
+               File("model.safetensors", "safetensors", 290 * MB),
+               File("preprocessor_config.json", "json", 185_000),
+               File("tokenizer.json", "json", required=False),
+               File("tokenizer_config.json", "json"),
+               File("vocab.json", "json", 999_000), File("merges.txt", "text", 456_000),
+               File("normalizer.json", "json", 52_700),
+               File("added_tokens.json", "json", 34_600, required=False),
+               File("special_tokens_map.json", "json", required=False)),
+        licence="Apache-2.0", used_in=("10",),
+        evidence=("https://huggingface.co/openai/whisper-base.en/tree/main (read via the search "
+                  "index: main at 911407f, 'Correct long-form generation config parameters' "
+                  "(#17); added_tokens.json 34.6 kB, config.json 1.94 kB, generation_config.json "
+                  "1.53 kB, merges.txt 456 kB, model.safetensors 290 MB ('Adding safetensors "
+                  "variant' #13), normalizer.json 52.7 kB, preprocessor_config.json 185 kB, "
+                  "pytorch_model.bin, flax_model.msgpack, tf_model.h5; licence apache-2.0)",
+                  "https://huggingface.co/openai/whisper-base.en/tree/b1397f9e04baab40e658a3dbb2736af4a5f0c8d6 "
+                  "('Changes for fast tokenizer' #5): tokenizer.json 2.13 MB, special_tokens_map.json, "
+                  "tokenizer_config.json, vocab.json 999 kB",
+                  "GitHub code: a model catalogue pins ('base.en', "
+                  "'911407f4214e0e1d82085af863093ec0b66f9cd6', '290 MB') as 'official safetensors "
+                  "and tokenizer'; a WhisperKit provisioning script downloads tokenizer.json, "
+                  "tokenizer_config.json, vocab.json, merges.txt, special_tokens_map.json from "
+                  "openai/whisper-base.en/resolve/911407f4214e0e1d82085af863093ec0b66f9cd6/"),
+        note="English-only Whisper base (74M parameters, float32), the FULL-mode recogniser of the "
+             "score card's CER. The weights are listed as model.safetensors only, so the snapshot "
+             "skips pytorch_model.bin, tf_model.h5 and flax_model.msgpack (the same weights again). "
+             "Whether main still holds tokenizer.json and special_tokens_map.json after the "
+             "timestamp-token commit (#14) is not shown by the pages read here: optional. Sizes are "
+             "the tree page's rounded ones. Full stand-in: WhisperForConditionalGeneration with "
+             "base.en's configuration (d_model 512, 6+6 layers, 51,864 tokens), random weights."),
+    Entry(
         "demucs-htdemucs", repo_id="adefossez/HTDemucs",
         files=(File("htdemucs.yaml", "yaml"), File("955717e8.safetensors", "safetensors")),
         licence="MIT", used_in=("08",),

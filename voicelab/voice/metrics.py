@@ -16,19 +16,20 @@ Every number says how it was computed (:attr:`ScoreCard.methods`):
 * MOS: DistillMOS, a small predictor of the mean opinion score (1 bad .. 5 excellent)
   distilled from an XLS-R quality model; weights ship in the ``distillmos`` wheel and
   it runs offline on a CPU. No reference needed.
-* CER: character error rate of the words an offline recogniser hears in the conversion
-  (CMU PocketSphinx, US-English model inside the ``pocketsphinx`` wheel, the same in QUICK
-  and FULL mode) against the words of the source: its transcript where known, else the
-  words the same recogniser hears in the source. 0 = every character heard right; a
-  conversion that keeps the voice but loses the words scores high. None where no
-  recogniser is installed.
+* CER: character error rate of the words a recogniser hears in the conversion against the
+  words of the source: its transcript where known, else the words the same recogniser hears
+  in the source. FULL mode: Whisper base.en from the Hub (:data:`WHISPER`, read from the
+  cache offline); QUICK mode, and FULL mode when Whisper cannot be had offline (a note says
+  so): CMU PocketSphinx, whose US-English model ships inside the ``pocketsphinx`` wheel. The
+  card's ``recogniser`` names the one used. 0 = every character heard right; a conversion
+  that keeps the voice but loses the words scores high. None where no recogniser is installed.
 
 Besides the converted clip, the card scores two reference rows: the unconverted source
 (its CER against its transcript is the recogniser's floor) and target-vs-target (each
 target clip against the others: the similarity a real recording of the target reaches,
 the ceiling).
 
-All audio is resampled to 16 kHz mono first (the rate the two models were trained on).
+All audio is resampled to 16 kHz mono first (the rate the models were trained on).
 """
 from __future__ import annotations
 
@@ -37,17 +38,20 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ..audio import speaker
 from ..audio.speaker import SR
-from ..core.errors import AudioError, ScoreError
+from ..core import files, hub, runtime
+from ..core.errors import AudioError, DownloadError, HubOfflineError, ScoreError
 from ..data import speech
 
 __all__ = [
     "SR", "ScoreCard", "score", "speaker_similarity",
-    "f0_contour", "f0_rmse_cents", "vuv_error", "mcd", "mos", "recognise", "normalise_text", "cer",
+    "f0_contour", "f0_rmse_cents", "vuv_error", "mcd", "mos", "recognise", "recogniser", "Recogniser", "WHISPER", "normalise_text",
+    "cer",
     "ScoreError",
 ]
 
@@ -176,8 +180,27 @@ def mos(y, sr: int | None = None) -> float:
 # ------------------------------------------------------------------ intelligibility (CER)
 
 
-@lru_cache(maxsize=1)
-def _recogniser():
+@dataclass(frozen=True)
+class Recogniser:
+    """The speech recogniser CER is measured with (:func:`recogniser`). Introduced in notebook 10.
+
+    ``name``: what the card's ``recogniser`` field says ("whisper-base.en", "pocketsphinx");
+    ``how``: one line for the card's methods; ``stand_in``: True for the FULL rehearsal's
+    random-weight Whisper (its words mean nothing); ``note``: why this one was chosen when it is
+    not the mode's first choice (or None). Call it on a clip: ``rec(y, sr) -> str``.
+    """
+
+    name: str
+    how: str
+    stand_in: bool = False
+    note: str | None = None
+    hear: Callable = field(default=None, compare=False, repr=False)
+
+    def __call__(self, y, sr: int | None = None) -> str:
+        return self.hear(speaker.clip(y, sr, "the clip"))
+
+
+def _pocketsphinx_decoder():
     try:
         import pocketsphinx
     except ImportError:
@@ -186,27 +209,186 @@ def _recogniser():
     return decoder, decoder.get_cmn()
 
 
-def recognise(y, sr: int | None = None) -> str | None:
-    """The words an offline recogniser hears in one clip (lower case), or None without one.
-
-    Introduced in notebook 10. CMU PocketSphinx with the US-English acoustic model,
-    dictionary and language model that ship inside the ``pocketsphinx`` wheel (no download),
-    on 16 kHz mono audio. Small and fast, not state of the art: the source's own CER is the
-    floor below which no conversion can score.
-    """
-    loaded = _recogniser()
+def _pocketsphinx(note: str | None = None) -> Recogniser | None:
+    loaded = _pocketsphinx_decoder()
     if loaded is None:
         return None
     decoder, cmn_start = loaded
-    x = speaker.clip(y, sr, "the clip")
-    pcm = (np.clip(x, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
-    decoder.reinit_feat()          # forget what earlier clips taught its feature normalisation,
-    decoder.set_cmn(cmn_start)     # so a clip is heard the same whatever was heard before it
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-    hyp = decoder.hyp()
-    return normalise_text(hyp.hypstr) if hyp is not None else ""
+
+    def hear(x: np.ndarray) -> str:
+        pcm = (np.clip(x, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+        decoder.reinit_feat()          # forget what earlier clips taught its feature normalisation,
+        decoder.set_cmn(cmn_start)     # so a clip is heard the same whatever was heard before it
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        return normalise_text(hyp.hypstr) if hyp is not None else ""
+
+    return Recogniser("pocketsphinx", "PocketSphinx en-us (in its wheel)", note=note, hear=hear)
+
+
+#: Whisper's decoder stops by itself at the end of the words; a stand-in with random weights
+#: never does, so generation is capped at this many tokens per second of audio (plus
+#: :data:`WHISPER_MIN_TOKENS`): about twice what fast English speech needs.
+WHISPER_TOKENS_PER_S = 10
+WHISPER_MIN_TOKENS = 10
+_WHISPER_WINDOW_S = 30          # Whisper hears 30 s at a time: longer clips go in 30 s pieces
+
+
+#: openai/whisper-base.en's configuration (its config.json): the full stand-in's architecture.
+_WHISPER_BASE_EN = dict(
+    vocab_size=51864, num_mel_bins=80, d_model=512, encoder_layers=6, decoder_layers=6,
+    encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
+    max_source_positions=1500, max_target_positions=448, bos_token_id=50257, eos_token_id=50256,
+    pad_token_id=50256, decoder_start_token_id=50257, begin_suppress_tokens=[220, 50256],
+    activation_function="gelu", scale_embedding=False, use_cache=True)
+
+
+def _write_whisper_full(folder: Path) -> None:
+    """``openai/whisper-base.en`` at full size with random weights, for the offline FULL rehearsal.
+
+    The same: WhisperForConditionalGeneration with base.en's configuration (74M parameters,
+    float32 in model.safetensors, 290 MB), its 80-band feature extractor, the English-only
+    token layout (50,256 text tokens, <|endoftext|> 50256, <|startoftranscript|> 50257, 99
+    language tokens, task tokens, <|notimestamps|> 50362, 1,501 timestamp tokens: 51,864),
+    the generation settings an English-only checkpoint needs, and the published file names.
+    Different: random weights; the text tokens are the 256 bytes and made-up words (" a",
+    " b", ... " bxyz"), not GPT-2's merges; normalizer.json holds two spellings, not the
+    real 52.7 kB list; generation_config.json leaves out the alignment heads and suppress list.
+    """
+    from tokenizers import pre_tokenizers
+    from transformers import (WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration,
+                              WhisperTokenizer)
+    from transformers.models.whisper.tokenization_whisper import LANGUAGES
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    n = 0
+    while len(vocab) < 50256:             # made-up words, so every text token decodes to text
+        word, k = "", n
+        while True:
+            word, k = chr(ord("a") + k % 26) + word, k // 26
+            if k == 0:
+                break
+        n += 1
+        vocab.setdefault("\u0120" + word, len(vocab))
+    vocab["<|endoftext|>"] = 50256
+    specials = (["<|startoftranscript|>"] + [f"<|{code}|>" for code in list(LANGUAGES)[:99]]
+                + ["<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>",
+                   "<|nocaptions|>", "<|notimestamps|>"])
+    timestamps = [f"<|{i * 0.02:.2f}|>" for i in range(1501)]
+    files.write_json(folder / "vocab.json", vocab, indent=None, ensure_ascii=False)
+    files.write_text(folder / "merges.txt", "#version: 0.2\n")
+    files.write_json(folder / "normalizer.json", {"colour": "color", "favour": "favor"})
+    tokenizer = WhisperTokenizer(vocab=vocab, merges=[], normalizer_file=str(folder / "normalizer.json"))
+    tokenizer.add_special_tokens({"additional_special_tokens": specials})
+    tokenizer.add_tokens(timestamps)
+    if len(tokenizer) != 51864 or tokenizer.convert_tokens_to_ids("<|notimestamps|>") != 50362:
+        raise AssertionError(f"stand-in tokenizer: {len(tokenizer)} tokens, not base.en's 51,864")
+    tokenizer.save_pretrained(folder)                 # tokenizer.json, tokenizer_config.json
+    files.write_json(folder / "added_tokens.json",
+                     {t: 50256 + i for i, t in enumerate(["<|endoftext|>"] + specials + timestamps)})
+    files.write_json(folder / "special_tokens_map.json", {
+        "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
+        "pad_token": "<|endoftext|>", "additional_special_tokens": specials})
+    WhisperFeatureExtractor(feature_size=80).save_pretrained(folder)   # preprocessor_config.json
+    config = WhisperConfig(**_WHISPER_BASE_EN)
+    config.architectures = ["WhisperForConditionalGeneration"]
+    WhisperForConditionalGeneration(config).save_pretrained(folder, safe_serialization=True)
+    files.write_json(folder / "generation_config.json", {
+        "bos_token_id": 50257, "decoder_start_token_id": 50257, "eos_token_id": 50256,
+        "pad_token_id": 50256, "begin_suppress_tokens": [220, 50256], "suppress_tokens": [],
+        "forced_decoder_ids": [[1, 50362]], "is_multilingual": False, "max_length": 448,
+        "no_timestamps_token_id": 50362, "prev_sot_token_id": 50360,
+        "max_initial_timestamp_index": 50, "return_timestamps": False})
+    for extra in ("processor_config.json", "chat_template.jinja"):
+        (folder / extra).unlink(missing_ok=True)
+
+
+#: Whisper base.en (OpenAI, English only, 74M parameters): the FULL-mode recogniser of CER,
+#: pinned to a revision of ``openai/whisper-base.en`` (manifest entry "whisper-base-en"). No
+#: tiny stand-in: offline without it, the score card falls back to PocketSphinx and says so;
+#: the FULL rehearsal installs the full-size one (:mod:`voicelab.voice.rehearsal`).
+WHISPER = hub.asset("whisper-base-en", full_stand_in=_write_whisper_full)
+
+
+def _whisper(device: str | None = None) -> Recogniser:
+    """Whisper base.en from :data:`WHISPER` (raises HubOfflineError offline without it)."""
+    import torch
+    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperTokenizer
+
+    with runtime.quiet():
+        path = hub.fetch(WHISPER)
+        features = WhisperFeatureExtractor.from_pretrained(path)
+        tokenizer = WhisperTokenizer.from_pretrained(path)
+        model = WhisperForConditionalGeneration.from_pretrained(path)
+    device = runtime.pick_device(device)
+    model = model.to(device).eval()
+    stand_in = hub.is_stand_in(path)
+
+    def hear(x: np.ndarray) -> str:
+        window = _WHISPER_WINDOW_S * SR
+        words = []
+        for start in range(0, max(len(x), 1), window):
+            piece = x[start:start + window]
+            seconds = len(piece) / SR
+            cap = min(WHISPER_MIN_TOKENS + math.ceil(WHISPER_TOKENS_PER_S * seconds),
+                      model.config.max_target_positions - 8)
+            inputs = features(piece, sampling_rate=SR, return_tensors="pt").input_features.to(device)
+            with torch.no_grad(), runtime.quiet():   # a fresh decode per piece: no state carried over
+                ids = model.generate(inputs, max_new_tokens=cap, do_sample=False, num_beams=1,
+                                     return_timestamps=False)
+            words.append(tokenizer.decode(ids[0], skip_special_tokens=True))
+        return normalise_text(" ".join(words))
+
+    how = (f"Whisper base.en ({WHISPER.repo_id} at {WHISPER.revision[:7]}, greedy, English, no "
+           "timestamps)")
+    if stand_in:
+        how = "a STAND-IN of " + how + " with random weights"
+    return Recogniser("whisper-base.en", how, stand_in=stand_in, hear=hear)
+
+
+@lru_cache(maxsize=4)
+def _recogniser_for(quick: bool, offline: bool, hf_cache: str) -> Recogniser | None:
+    if quick:
+        return _pocketsphinx()
+    try:
+        return _whisper()
+    except (HubOfflineError, DownloadError, ImportError) as err:
+        why = "it is not in the cache and voicelab is offline" if isinstance(err, HubOfflineError) \
+            else f"it could not be loaded ({type(err).__name__})"
+        return _pocketsphinx(note=f"CER by PocketSphinx, not Whisper base.en: {why}")
+
+
+def _recogniser() -> Recogniser | None:
+    """The recogniser of this mode: Whisper base.en in FULL mode, PocketSphinx in QUICK mode
+    (and in FULL mode when Whisper cannot be had); None when neither is installed."""
+    return _recogniser_for(runtime.is_quick(), runtime.is_offline(), str(hub.hf_cache_dir()))
+
+
+def recogniser() -> Recogniser | None:
+    """The :class:`Recogniser` the score card uses now. Introduced in notebook 10.
+
+    FULL mode: Whisper base.en from the Hub (:data:`WHISPER`, 74M parameters), offline from
+    the cache; if it cannot be had (offline and not cached), PocketSphinx with a note saying so.
+    QUICK mode: CMU PocketSphinx, whose US-English model ships inside its wheel. None when no
+    recogniser is installed.
+    """
+    return _recogniser()
+
+
+def recognise(y, sr: int | None = None) -> str | None:
+    """The words the recogniser of this mode (:func:`recogniser`) hears in one clip, lower case.
+
+    Introduced in notebook 10. None without a recogniser. Each clip is heard on its own:
+    nothing carries over from the clips heard before it. PocketSphinx (QUICK) is small and
+    fast, not state of the art; Whisper base.en (FULL) hears far more; either way, the
+    source's own CER is the floor below which no conversion can score.
+    """
+    rec = _recogniser()
+    return None if rec is None else rec(y, sr)
 
 
 def normalise_text(text: str) -> str:
@@ -260,7 +442,8 @@ class ScoreCard:
     ``ceiling`` holds them for real recordings of the target (target-vs-target: a target
     clip's similarity to the other target clips, its MOS, its CER), the best a conversion
     can hope for. ``heard`` keeps the recognised words ("converted", "source") and the
-    text CER was measured against ("truth"). ``methods`` says how each number was computed.
+    text CER was measured against ("truth"). ``methods`` says how each number was computed;
+    ``recogniser`` names the recogniser that heard the words (:func:`recogniser`), None without CER.
     """
 
     speaker_similarity_target: float | None = None
@@ -275,6 +458,7 @@ class ScoreCard:
     heard: dict = field(default_factory=dict)
     methods: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    recogniser: str | None = None
 
     def to_dict(self) -> dict:
         """The seven numbers of the conversion (None where not computable), for JSON."""
@@ -330,7 +514,7 @@ class ScoreCard:
                   ("V/UV error (fraction)", [("", "vuv_error")], (0, 1)),
                   ("MCD (dB)", [("", "mcd_db")], None),
                   ("MOS (DistillMOS)", [("", "mos")], (1, 5)),
-                  ("CER (PocketSphinx)", [("", "cer")], None)]
+                  (f"CER ({self.recogniser or 'no recogniser'})", [("", "cer")], None)]
         columns = [("source", self.before, "tab:gray"), ("converted", None, "tab:blue"),
                    ("target", self.ceiling, "tab:green")]
         bars_of = {}
@@ -351,8 +535,9 @@ class ScoreCard:
             ax.set_xticks(range(len(values)), labels, fontsize=7)
             for i, v in enumerate(values):
                 ax.annotate(f"{v:.2f}", (i, v), ha="center", va="bottom", fontsize=8)
-            if ylim:
-                ax.set_ylim(*ylim)
+            lo, hi = ylim or (min(0.0, *values), max(values))
+            hi = max(hi, *values)
+            ax.set_ylim(lo, hi + 0.15 * ((hi - lo) or 1.0))   # headroom for the labels above the bars
             ax.set_title(name, fontsize=9)
         if title:
             fig.suptitle(title)
@@ -477,12 +662,19 @@ def _pitch_and_mcd(card: ScoreCard, y, src, ref, f0_method: str, transpose: floa
 
 
 def _intelligibility(card: ScoreCard, y, src, truth: str | None, target_refs, sr) -> None:
-    heard = recognise(y, SR)
-    if heard is None:
+    rec = _recogniser()
+    if rec is None:
         card.notes.append("no CER: no speech recogniser installed (`pip install pocketsphinx`)")
         return
-    asr = "PocketSphinx en-us (in its wheel), edit distance over characters / length"
-    heard_src = recognise(src, SR) if src is not None else None
+    card.recogniser = rec.name
+    if rec.note:
+        card.notes.append(rec.note)
+    if rec.stand_in:
+        card.notes.append(f"the words and CER are from a stand-in of {rec.name} with random weights "
+                          "(an offline rehearsal): they say nothing about the conversion")
+    heard = rec(y, SR)
+    asr = f"{rec.how}, edit distance over characters / length"
+    heard_src = rec(src, SR) if src is not None else None
     if truth is not None and normalise_text(truth):
         card.heard["truth"] = normalise_text(truth)
     card.heard["converted"] = heard
@@ -502,7 +694,7 @@ def _intelligibility(card: ScoreCard, y, src, truth: str | None, target_refs, sr
     for r in target_refs or []:   # the ceiling: a real target clip against its own transcript
         text = speech.transcript(r)
         if text is not None and normalise_text(text):
-            words = recognise(speaker.clip(r, sr, "a target reference"), SR)
+            words = rec(speaker.clip(r, sr, "a target reference"), SR)
             card.ceiling["cer"] = cer(words, text)
             card.heard["target"] = words
             break

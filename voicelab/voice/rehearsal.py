@@ -5,8 +5,9 @@ Introduced for the FULL rehearsal of notebooks 08-11 (issue 12) and ``benchmarks
 architecture, size, file names and file formats, and :func:`install_stand_ins` puts them where
 :func:`voicelab.core.hub.fetch` looks first (the Hugging Face cache, ``cache_dir()/downloads``),
 so FULL mode (``VOICELAB_QUICK=0 HF_HUB_OFFLINE=1``) runs its real code path, a cache hit, with no
-network. They are the ``full_stand_in`` of the assets that :mod:`voicelab.voice.svc` and
-:mod:`voicelab.voice.rvc` declare from the manifest (:func:`voicelab.core.hub.asset`, written
+network. They are the ``full_stand_in`` of the assets that :mod:`voicelab.voice.svc`,
+:mod:`voicelab.voice.rvc` and :mod:`voicelab.voice.metrics` (Whisper, the FULL recogniser) declare
+from the manifest (:func:`voicelab.core.hub.asset`, written
 there next to the tiny ones), and :func:`voicelab.core.hub.install_stand_in` places them after
 checking each file against the asset's manifest entry (published names and formats). Every one
 is labelled: its folder holds the ``.voicelab-stand-in`` marker, so
@@ -58,6 +59,14 @@ stand-in            the same as the real thing                  different
                     ``rmvpe.pt``: a plain ``state_dict`` of     statistics are the initial ones
                     RMVPE's ``E2E(4, 1, (2, 2))``, half
                     precision (181 MB), as RVC loads it
+``whisper``         Hub repo ``openai/whisper-base.en`` at its  random weights; text tokens are the 256
+                    pinned revision: WhisperForConditionalGen-  bytes and made-up words (no GPT-2 merges);
+                    eration with base.en's config (d_model      normalizer.json holds two spellings;
+                    512, 6+6 layers, 51,864 tokens in the       generation_config.json without alignment
+                    English-only layout, <|notimestamps|>       heads or suppress list; the repo's other
+                    50362), float32 ``model.safetensors``       weight formats (.bin, .h5, .msgpack) not
+                    (290 MB), tokenizer and feature-extractor   written (not listed, never fetched)
+                    files under their published names
 =================  ==========================================  ==========================================
 """
 from __future__ import annotations
@@ -66,18 +75,19 @@ from pathlib import Path
 
 from ..core import hub, runtime
 from ..core.errors import VoicelabError
-from . import rvc, svc
+from . import metrics, rvc, svc
 
 __all__ = ["install_stand_ins", "STAND_INS"]
 
 #: What :func:`install_stand_ins` writes, by key.
-STAND_INS = ("contentvec", "G_0", "D_0", "svc-example", "rvc-example", "rmvpe")
+STAND_INS = ("contentvec", "G_0", "D_0", "svc-example", "rvc-example", "rmvpe", "whisper")
 
 
 def _assets() -> dict[str, hub.Asset]:
     """The manifest assets behind :data:`STAND_INS`, whose ``full_stand_in`` writes each."""
     return {"contentvec": svc.CONTENTVEC, "G_0": svc.PRETRAINED_G, "D_0": svc.PRETRAINED_D,
-            "svc-example": svc.EXAMPLE_ASSET, "rvc-example": rvc.EXAMPLE_ASSET, "rmvpe": rvc.RMVPE}
+            "svc-example": svc.EXAMPLE_ASSET, "rvc-example": rvc.EXAMPLE_ASSET, "rmvpe": rvc.RMVPE,
+            "whisper": metrics.WHISPER}
 
 
 def install_stand_ins(*, seed: int = 0, only=None) -> dict[str, Path]:
@@ -90,7 +100,8 @@ def install_stand_ins(*, seed: int = 0, only=None) -> dict[str, Path]:
     ``runtime.cache_dir()/downloads``. What is already there is kept (a second call writes
     nothing); each is written all or nothing. ``seed`` fixes the random weights; ``only``
     (keys of :data:`STAND_INS`) limits what is written. Keys of the result: ``contentvec``,
-    ``svc-example``, ``rvc-example`` (snapshot folders), ``G_0``, ``D_0``, ``rmvpe`` (files).
+    ``svc-example``, ``rvc-example``, ``whisper`` (snapshot folders), ``G_0``, ``D_0``, ``rmvpe``
+    (files).
     Refused online (see the module docstring): set ``HF_HUB_OFFLINE=1``.
     """
     if not runtime.is_offline():
