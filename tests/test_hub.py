@@ -499,3 +499,12 @@ def test_url_stand_in_is_replaced_online_but_used_offline(tmp_path, full_mode, m
     # the control: an ordinary cached file (no marker) is kept online
     src.write_text("changed upstream")
     assert hub.url_file(src.as_uri(), filename="G_0.pth").read_text() == "the real weights"
+
+
+def test_made_up_words_are_distinct_and_start_from_a():
+    from itertools import islice
+    words = list(islice(hub.made_up_words("\u0120q"), 60000))
+    assert words[:3] == ["\u0120qa", "\u0120qb", "\u0120qc"] and words[26] == "\u0120qba"
+    assert len(set(words)) == len(words)                  # every filler token is a new entry
+    control = [w[:3] for w in words[:100]]               # a filler that ignores the count repeats
+    assert len(set(control)) < len(control)

@@ -48,7 +48,7 @@ from .errors import (
 
 __all__ = [
     "Asset", "asset", "MANIFEST", "install_stand_in", "fetch", "hf_file", "hf_snapshot", "url_file",
-    "is_stand_in", "load_weights", "save_weights", "sha256sum", "hf_cache_dir",
+    "is_stand_in", "made_up_words", "load_weights", "save_weights", "sha256sum", "hf_cache_dir",
     "ModelFileError", "ModelFileNotFoundError", "DownloadError",
 ]
 
@@ -353,6 +353,21 @@ def _offline_hub_message(what: str, cache: Path, repo_id: str, filename: str | N
 
 
 # ---------------------------------------------------------------------------- stand-ins
+
+
+def made_up_words(prefix: str = ""):
+    """``prefix`` + "a", "b", ... "z", "ba", "bb", ... without end: filler entries for a
+    stand-in tokenizer's vocabulary, so it has the real model's size and every token id a
+    random model generates decodes to some text (SmolLM2's and Whisper's stand-ins)."""
+    n = 0
+    while True:
+        word, k = "", n
+        while True:
+            word, k = chr(ord("a") + k % 26) + word, k // 26
+            if k == 0:
+                break
+        yield prefix + word
+        n += 1
 
 
 def is_stand_in(path: str | os.PathLike) -> bool:

@@ -131,15 +131,9 @@ def _padded_vocabulary(tok, size: int):
 
     data = json.loads(tok.to_str())
     vocab = data["model"]["vocab"]
-    n = 0
+    words = hub.made_up_words("\u0120q")
     while len(vocab) < size:
-        word, k = "", n
-        while True:
-            word, k = chr(ord("a") + k % 26) + word, k // 26
-            if k == 0:
-                break
-        n += 1
-        vocab.setdefault("\u0120q" + word, len(vocab))
+        vocab.setdefault(next(words), len(vocab))
     return Tokenizer.from_str(json.dumps(data))
 
 

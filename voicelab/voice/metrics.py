@@ -265,15 +265,9 @@ def _write_whisper_full(folder: Path) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
-    n = 0
-    while len(vocab) < 50256:             # made-up words, so every text token decodes to text
-        word, k = "", n
-        while True:
-            word, k = chr(ord("a") + k % 26) + word, k // 26
-            if k == 0:
-                break
-        n += 1
-        vocab.setdefault("\u0120" + word, len(vocab))
+    words = hub.made_up_words("\u0120")   # made-up words, so every text token decodes to text
+    while len(vocab) < 50256:
+        vocab.setdefault(next(words), len(vocab))
     vocab["<|endoftext|>"] = 50256
     specials = (["<|startoftranscript|>"] + [f"<|{code}|>" for code in list(LANGUAGES)[:99]]
                 + ["<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>",
