@@ -66,9 +66,10 @@ run: setup
 # run) and notebooks 08-11 on Colab's Python (colab, below), as parallel jobs so both cores work
 # (each job one thread unless OMP_NUM_THREADS says otherwise). Jobs share only files written
 # atomically and identically by whoever comes first (offline speech, Hub stand-ins); notebooks that
-# share a folder are in one job (07 reads 08's; 09, 10 and 11 share 09's run). --keep-going: every
-# job reports; --output-sync: each job's output is printed, whole, when it ends.
-NOTEBOOKS_VOICE := $(wildcard $(foreach n,07 08 09 10 11,notebooks/$(n)_*.ipynb))
+# share a folder are in one job (07's class 2 loads the model class 1 saves and fine-tunes on 08's
+# clips; 09, 10 and 11 share 09's run), in this order. --keep-going: every job reports;
+# --output-sync: each job's output is printed, whole, when it ends.
+NOTEBOOKS_VOICE := $(sort $(wildcard $(foreach n,07 08 09 10 11,notebooks/$(n)_*.ipynb)))
 NOTEBOOKS_REST  := $(filter-out $(NOTEBOOKS_VOICE),$(NOTEBOOKS))
 NBVAL := $(QUICK_ENV) $(THREADS) $(BIN)/python -m pytest -q -p no:cacheprovider --nbval \
          --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg

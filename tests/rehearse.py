@@ -5,9 +5,9 @@
 No machine of CI has a GPU, the Hub or a microphone, so FULL mode is checked like this: the same
 notebooks, their FULL code paths (``VOICELAB_QUICK=0``), offline (``HF_HUB_OFFLINE=1``), on the CPU.
 
-The lessons part: notebooks 01-07 and 12-14 run top to bottom (FULL data and model sizes), with
-full-size stand-ins of their Hub models installed in the caches (``hub.install_stand_in``, random
-weights, labelled), and only the step counts small: ``VOICELAB_REHEARSAL_STEPS`` (``--steps``: a
+The lessons part: notebooks 01-07 (07 in two classes, ``07`` and ``07_part2``) and 12-14 run top
+to bottom (FULL data and model sizes), with full-size stand-ins of their Hub models installed in the
+caches (``hub.install_stand_in``, random weights, labelled), and only the step counts small: ``VOICELAB_REHEARSAL_STEPS`` (``--steps``: a
 share of every FULL count, or at most N) cuts every count a notebook takes from ``runtime.steps``
 (epochs, training steps, seconds of generated music), and the notebooks' runtime report says so.
 Claims about what training reaches are skipped under the cap, with a printed label; their
@@ -60,7 +60,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SPEAKER = "me"
-LESSONS = ("01", "02", "03", "04", "05", "06", "07", "12", "13", "14")
+#: the notebook each name stands for, exactly (07 is two classes, so a glob on "07_*" would be ambiguous)
+NOTEBOOK_FILES = {"00": "00_setup", "01": "01_generative_ai", "02": "02_sound_and_spectrograms",
+                  "03": "03_autoencoders", "04": "04_gans", "05": "05_diffusion", "06": "06_embeddings",
+                  "07": "07_text_to_speech", "07_part2": "07_text_to_speech_part2",
+                  "08": "08_voice_dataset", "09": "09_train", "10": "10_convert",
+                  "11": "11_rvc_and_hugging_face", "12": "12_music_generation", "13": "13_audio_model",
+                  "14": "14_image_text_video_models"}
+#: in the order they run (07_part2 loads the acoustic model 07 saves)
+LESSONS = ("01", "02", "03", "04", "05", "06", "07", "07_part2", "12", "13", "14")
 #: the lesson assets whose full-size stand-ins the lessons part installs ("module:NAME")
 LESSON_ASSETS = ("voicelab.lessons.llm:TEXT_MODEL", "voicelab.lessons.embeddings:GLOVE",
                  "voicelab.lessons.embeddings:CLAP", "voicelab.lessons.tts:SPEECHT5",
@@ -74,7 +82,7 @@ CUT: dict[str, tuple[int, str]] = {
     # e.g. "13": (19, "why"). None now: every lesson ran whole in 13.5 min on 2 idle cores (README).
 }
 #: notebooks that load a Hub model and must say when it is a stand-in
-USES_HUB = ("01", "06", "07", "12", "14")
+USES_HUB = ("01", "06", "07_part2", "12", "14")
 STEPS = "0.01"      # the default cap on step counts (--steps): 1 % of every FULL count, at least 1
 SLOW_S = 10.0       # cells slower than this are listed with their T4 estimate
 ESTIMATES = ROOT / "benchmarks" / "t4_estimates.json"
@@ -118,7 +126,7 @@ class Rehearsal:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
-        source = next(NOTEBOOKS.glob(f"{name}_*.ipynb"))
+        source = NOTEBOOKS / f"{NOTEBOOK_FILES[name]}.ipynb"
         if last_cell is not None:                       # a copy of its first cells, run where it lives
             import nbformat
 

@@ -47,4 +47,13 @@ def test_every_estimate_gives_its_basis():
 
 @pytest.mark.parametrize("name", rehearse.LESSONS)
 def test_lesson_notebooks_exist(name):
-    assert len(list(rehearse.NOTEBOOKS.glob(f"{name}_*.ipynb"))) == 1
+    assert (rehearse.NOTEBOOKS / f"{rehearse.NOTEBOOK_FILES[name]}.ipynb").is_file()
+
+
+def test_every_notebook_has_exactly_one_name():
+    on_disk = sorted(p.stem for p in rehearse.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    named = list(rehearse.NOTEBOOK_FILES.values())
+    assert sorted(named) == on_disk and len(set(named)) == len(named)
+    assert all(rehearse.NOTEBOOK_FILES[k].startswith(k[:2] + "_") for k in rehearse.NOTEBOOK_FILES)
+    # every notebook but 00 (setup) is rehearsed: as a lesson, or as a step of the voice journey (08-11)
+    assert set(rehearse.NOTEBOOK_FILES) == set(rehearse.LESSONS) | {"00", "08", "09", "10", "11"}

@@ -5,6 +5,8 @@ every Hub model is its tiny random stand-in, loaded by the same code FULL mode r
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -103,6 +105,37 @@ def test_training_beats_the_untrained_model_and_saves_safely(utterances, tmp_pat
         model.predict(held[0].toks, "nobody")
     with pytest.raises(acoustic.AcousticError, match="align"):
         acoustic.train([acoustic.Utterance(["_"], np.zeros((80, 3)), "slt")], speakers)
+
+
+def test_acoustic_model_saves_all_or_nothing_and_refuses_what_does_not_load(tmp_path, monkeypatch):
+    # notebook 07 saves its model where 07_text_to_speech_part2 loads it: a half-written or stale
+    # folder must fail with the folder's name, never load as something else
+    vocab = acoustic.Vocabulary.build([["_", "a", "|", "b", "_"]])
+    speakers = {"slt": np.ones(8, np.float32)}
+    first, second = (acoustic.AcousticModel(vocab, speakers, hidden=16, seed=s) for s in (0, 1))
+    toks = ["_", "a", "|", "b", "_"]
+    folder = first.save(tmp_path / "am")
+    assert sorted(p.name for p in folder.iterdir()) == ["acoustic.json", "acoustic.safetensors"]
+    same = lambda a, b: np.array_equal(a.predict(toks, "slt")[0], b.predict(toks, "slt")[0])  # noqa: E731
+    assert same(acoustic.AcousticModel.load(folder), first) and not same(second, first)   # + control
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(acoustic.files, "write_json", crash)      # dies after the weights are written
+    with pytest.raises(OSError, match="disk full"):
+        second.save(folder)
+    monkeypatch.undo()
+    assert same(acoustic.AcousticModel.load(folder), first)      # the old model, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["am"]   # no temporary folder left
+    assert same(acoustic.AcousticModel.load(second.save(folder)), second)   # a full save replaces it
+
+    with pytest.raises(acoustic.AcousticError, match="missing"):
+        acoustic.AcousticModel.load(tmp_path / "nothing")
+    config = json.loads((folder / "acoustic.json").read_text())
+    (folder / "acoustic.json").write_text(json.dumps({**config, "hidden": 32}))   # settings of another model
+    with pytest.raises(acoustic.AcousticError, match="does not load"):
+        acoustic.AcousticModel.load(folder)
 
 
 # ------------------------------------------------------------------------------ Hub models

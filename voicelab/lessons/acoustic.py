@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import hub, runtime
+from ..core import files, hub, runtime
 from . import text as textmod
-from ..core.errors import AcousticError
+from ..core.errors import AcousticError, VoicelabError
 from ..core.torchutil import seeded
 
 __all__ = ["AcousticError", "Utterance", "tokens", "Vocabulary", "align", "mas",
@@ -267,31 +267,43 @@ class AcousticModel:
 
     # --- files
     def save(self, folder) -> Path:
+        """Write the model to ``folder`` (``acoustic.safetensors`` + ``acoustic.json``); return the folder.
+
+        The folder is written all or nothing and replaces an earlier one as a whole
+        (:func:`voicelab.core.files.atomic_folder`): an interrupted save leaves the old model or
+        the new one, never weights of one with the settings of the other.
+        """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         state = {f"net.{k}": v for k, v in self.net.state_dict().items()}
         torch = _torch()
         for name, emb in self.speakers.items():
             state[f"speaker.{name}"] = torch.as_tensor(emb)
-        hub.save_weights(state, folder / "acoustic.safetensors")
-        (folder / "acoustic.json").write_text(json.dumps(
-            {"symbols": self.vocab.symbols, "hidden": self.hidden, "n_mels": self.n_mels, "kernel": self.kernel,
-             "speakers": sorted(self.speakers)}, indent=1))
+        with files.atomic_folder(folder, overwrite=True) as tmp:
+            hub.save_weights(state, tmp / "acoustic.safetensors")
+            files.write_json(tmp / "acoustic.json", {
+                "symbols": self.vocab.symbols, "hidden": self.hidden, "n_mels": self.n_mels,
+                "kernel": self.kernel, "speakers": sorted(self.speakers)}, indent=1)
         return folder
 
     @classmethod
     def load(cls, folder) -> "AcousticModel":
+        """The model :meth:`save` wrote to ``folder``; :class:`AcousticError` naming the file when it cannot."""
         folder = Path(folder)
         try:
             config = json.loads((folder / "acoustic.json").read_text())
         except (OSError, ValueError) as e:
             raise AcousticError(f"{folder / 'acoustic.json'} is missing or not JSON ({e}); save the "
                                 "model with AcousticModel.save first.") from e
-        state = hub.load_weights(folder / "acoustic.safetensors")
-        speakers = {k: state[f"speaker.{k}"].numpy() for k in config["speakers"]}
-        model = cls(Vocabulary(config["symbols"]), speakers, config["hidden"], config["n_mels"],
-                    kernel=config.get("kernel", 3))
-        model.net.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("net.")})
+        try:
+            state = hub.load_weights(folder / "acoustic.safetensors")
+            speakers = {k: state[f"speaker.{k}"].numpy() for k in config["speakers"]}
+            model = cls(Vocabulary(config["symbols"]), speakers, config["hidden"], config["n_mels"],
+                        kernel=config.get("kernel", 3))
+            model.net.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("net.")})
+        except (VoicelabError, KeyError, RuntimeError) as e:
+            raise AcousticError(f"{folder}: the saved acoustic model does not load ({e}); it was "
+                                "probably saved by another version of voicelab: train and save it "
+                                "again.") from e
         return model
 
 
