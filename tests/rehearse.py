@@ -9,7 +9,9 @@ The lessons part: notebooks 01-07 (07 in two classes, ``07`` and ``07_part2``) a
 to bottom (FULL data and model sizes), with full-size stand-ins of their Hub models installed in the
 caches (``hub.install_stand_in``, random weights, labelled), and only the step counts small: ``VOICELAB_REHEARSAL_STEPS`` (``--steps``: a
 share of every FULL count, or at most N) cuts every count a notebook takes from ``runtime.steps``
-(epochs, training steps, seconds of generated music), and the notebooks' runtime report says so.
+(epochs, training steps, seconds of generated music, and 14's numbers of seeded runs: a pair of
+seeds per fine-tuning condition, one run per ablation variant), and the notebooks' runtime report
+says so.
 Claims about what training reaches are skipped under the cap, with a printed label; their
 controls are still checked. Each notebook must run to the end and say that its models are
 stand-ins. Notebooks in ``CUT`` run only up to a cell (the rest is printed as left out). For every
