@@ -218,7 +218,7 @@ def test_reference_rows_source_floor_and_target_ceiling(speech):
 
 
 def test_cer_is_none_with_a_note_without_a_recogniser(speech, monkeypatch):
-    monkeypatch.setattr(metrics, "_recogniser", lambda: None)
+    monkeypatch.setattr(metrics, "recogniser", lambda: None)
     card = metrics.score(clip(speech, "rms"), target_refs=None, source=clip(speech, "rms"), with_mos=False)
     assert card.cer is None and card.to_dict()["cer"] is None
     assert any("pocketsphinx" in n for n in card.notes)

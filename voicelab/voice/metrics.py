@@ -346,6 +346,8 @@ def _whisper(device: str | None = None) -> Recogniser:
 
 @lru_cache(maxsize=4)
 def _recogniser_for(quick: bool, offline: bool, hf_cache: str) -> Recogniser | None:
+    # offline and hf_cache are not read here: as keys of the cache they make a change of
+    # network state or of Hugging Face cache load the recogniser again
     if quick:
         return _pocketsphinx()
     try:
@@ -356,21 +358,15 @@ def _recogniser_for(quick: bool, offline: bool, hf_cache: str) -> Recogniser | N
         return _pocketsphinx(note=f"CER by PocketSphinx, not Whisper base.en: {why}")
 
 
-def _recogniser() -> Recogniser | None:
-    """The recogniser of this mode: Whisper base.en in FULL mode, PocketSphinx in QUICK mode
-    (and in FULL mode when Whisper cannot be had); None when neither is installed."""
-    return _recogniser_for(runtime.is_quick(), runtime.is_offline(), str(hub.hf_cache_dir()))
-
-
 def recogniser() -> Recogniser | None:
     """The :class:`Recogniser` the score card uses now. Introduced in notebook 10.
 
     FULL mode: Whisper base.en from the Hub (:data:`WHISPER`, 74M parameters), offline from
     the cache; if it cannot be had (offline and not cached), PocketSphinx with a note saying so.
     QUICK mode: CMU PocketSphinx, whose US-English model ships inside its wheel. None when no
-    recogniser is installed.
+    recogniser is installed. Loaded once per mode, network state and Hugging Face cache.
     """
-    return _recogniser()
+    return _recogniser_for(runtime.is_quick(), runtime.is_offline(), str(hub.hf_cache_dir()))
 
 
 def recognise(y, sr: int | None = None) -> str | None:
@@ -381,7 +377,7 @@ def recognise(y, sr: int | None = None) -> str | None:
     fast, not state of the art; Whisper base.en (FULL) hears far more; either way, the
     source's own CER is the floor below which no conversion can score.
     """
-    rec = _recogniser()
+    rec = recogniser()
     return None if rec is None else rec(y, sr)
 
 
@@ -656,7 +652,7 @@ def _pitch_and_mcd(card: ScoreCard, y, src, ref, f0_method: str, transpose: floa
 
 
 def _intelligibility(card: ScoreCard, y, src, truth: str | None, target_refs, sr) -> None:
-    rec = _recogniser()
+    rec = recogniser()
     if rec is None:
         card.notes.append("no CER: no speech recogniser installed (`pip install pocketsphinx`)")
         return
